@@ -1,0 +1,215 @@
+"""Tool and Connector types shared by every connector (sandbox, gmail, gcal, jira, slack).
+
+A tool is a typed function with a pydantic argument model whose docstring the model reads. It
+declares whether it changes the world (`write`). Write tools also render a `Preview` for a person
+and implement `verify`, which says after a crash whether the effect happened.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Optional
+
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+
+
+# ---------------------------------------------------------------- errors a tool may raise
+class ToolError(Exception):
+    """A failure the model should read (bad argument, not found, not permitted)."""
+
+    kind = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ToolError):
+    kind = "not_found"
+
+
+class NotPermitted(ToolError):
+    kind = "not_permitted"
+
+
+class ReconnectRequired(ToolError):
+    """The principal's grant is revoked or expired (401): the job pauses until they reconnect."""
+
+    kind = "reconnect_required"
+
+
+class RateLimited(ToolError):
+    """429 from the outside service; `retry_after` seconds to wait."""
+
+    kind = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float = 1.0):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientError(ToolError):
+    """5xx or timeout: retry with backoff, then fail visibly."""
+
+    kind = "transient"
+
+
+# ---------------------------------------------------------------- context and preview
+@dataclass
+class ToolContext:
+    """What a tool may use. `session` is the job store's session (the sandbox keeps its world there)."""
+
+    session: Session
+    principal_id: str
+    principal_email: str
+    org_id: str
+    time_zone: str = "UTC"
+    job_id: Optional[str] = None
+    action_id: Optional[str] = None  # set when a write runs as an approved Action
+
+
+@dataclass
+class Preview:
+    """How a person sees a proposed action, exactly as it will happen."""
+
+    kind: Literal["email", "event", "ticket", "comment", "chat", "labels", "generic"]
+    title: str
+    fields: dict[str, Any] = field(default_factory=dict)  # ordered: label -> value
+    body: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "title": self.title, "fields": self.fields, "body": self.body}
+
+    def as_text(self) -> str:
+        lines = [self.title]
+        for label, value in self.fields.items():
+            if isinstance(value, (list, tuple)):
+                value = ", ".join(str(v) for v in value)
+            lines.append(f"  {label}: {value}")
+        if self.body:
+            lines.append("")
+            lines.extend("  " + line for line in self.body.splitlines())
+        return "\n".join(lines)
+
+
+@dataclass
+class ToolResult:
+    """What a tool returns: JSON-able data, and where it came from if others wrote it."""
+
+    data: Any
+    untrusted: bool = False
+    source: Optional[str] = None  # e.g. "gmail_read_thread:thread-7" for risk-flag tracking
+
+    def as_text(self) -> str:
+        if isinstance(self.data, str):
+            return self.data
+        return json.dumps(self.data, ensure_ascii=False, sort_keys=True, default=str)
+
+
+RunFn = Callable[[ToolContext, Any], ToolResult]
+PreviewFn = Callable[[Any], Preview]
+VerifyFn = Callable[[ToolContext, Any, str], Optional[dict]]
+
+
+@dataclass
+class Tool:
+    """One tool. `verify(ctx, args, action_id)` returns the effect's result if it happened,
+    None if it did not; it raises `CannotVerify` when it cannot tell."""
+
+    name: str
+    description: str
+    args_model: type[BaseModel]
+    run: RunFn
+    write: bool = False
+    preview: Optional[PreviewFn] = None
+    verify: Optional[VerifyFn] = None
+    recipient_fields: tuple[str, ...] = ()  # argument fields holding email addresses (risk flags)
+
+    def parse(self, arguments: dict[str, Any]) -> BaseModel:
+        """Validate arguments against the schema; raises ToolError with the fields at fault."""
+        try:
+            return self.args_model.model_validate(arguments)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(arguments)'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ToolError(f"invalid arguments for {self.name}: {problems}") from exc
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = self.args_model.model_json_schema()
+        schema.pop("title", None)
+        return schema
+
+    def spec(self) -> dict[str, Any]:
+        """OpenAI tool spec (deterministic: the prompt prefix must not change between steps)."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.json_schema()},
+        }
+
+
+class CannotVerify(Exception):
+    """The connector cannot tell whether the effect happened: the action becomes in_doubt."""
+
+
+class Connector:
+    """A named set of tools. Build one per outside system and register it by slug."""
+
+    def __init__(self, slug: str, description: str = ""):
+        self.slug = slug
+        self.description = description
+        self.tools: dict[str, Tool] = {}
+
+    def read(self, name: str, args: type[BaseModel]) -> Callable[[RunFn], RunFn]:
+        def deco(fn: RunFn) -> RunFn:
+            self._add(Tool(name=name, description=_doc(fn), args_model=args, run=fn))
+            return fn
+
+        return deco
+
+    def write(
+        self,
+        name: str,
+        args: type[BaseModel],
+        *,
+        preview: PreviewFn,
+        verify: VerifyFn,
+        recipient_fields: tuple[str, ...] = (),
+    ) -> Callable[[RunFn], RunFn]:
+        def deco(fn: RunFn) -> RunFn:
+            self._add(
+                Tool(
+                    name=name,
+                    description=_doc(fn),
+                    args_model=args,
+                    run=fn,
+                    write=True,
+                    preview=preview,
+                    verify=verify,
+                    recipient_fields=recipient_fields,
+                )
+            )
+            return fn
+
+        return deco
+
+    def _add(self, tool: Tool) -> None:
+        if tool.name in self.tools:
+            raise ValueError(f"tool {tool.name} registered twice in connector {self.slug}")
+        self.tools[tool.name] = tool
+
+
+def _doc(fn: Callable) -> str:
+    doc = (fn.__doc__ or "").strip()
+    if not doc:
+        raise ValueError(f"tool function {fn.__name__} needs a docstring: the model reads it")
+    return " ".join(doc.split())
+
+
+def args_hash(arguments: dict[str, Any]) -> str:
+    """Hash of the exact arguments (canonical JSON): approvals are bound to it."""
+    canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

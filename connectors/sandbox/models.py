@@ -1,0 +1,1 @@
+"""Sandbox world tables (filled by the sandbox connector)."""

@@ -1,0 +1,78 @@
+"""One Settings object for the whole application (env prefix WORKMODE_)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-insecure-secret-key-change-me"
+DEFAULT_HOME = Path.home() / ".workmode"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WORKMODE_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    home: Path = DEFAULT_HOME
+    database_url: str = ""  # empty: SQLite file under `home`
+    broker_url: str = "memory://"  # memory:// = embedded broker, worker runs inside the process
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+
+    # Model service (OpenAI-compatible: vLLM in production).
+    model_base_url: str = ""  # empty: the demo starts a local SmolLM2 server
+    model_name: str = "mistralai/Mistral-Medium-3.5-128B"
+    model_api_key: SecretStr = SecretStr("EMPTY")
+    model_family: Literal["mistral", "generic"] = "mistral"
+    tool_mode: Literal["native", "json"] = "native"
+    model_timeout_s: float = 120.0
+    model_max_retries: int = 4
+    model_backoff_base_s: float = 1.0
+    model_backoff_max_s: float = 30.0
+    model_max_concurrency: int = 16
+    model_max_output_tokens: int = 2048
+
+    # Agent defaults.
+    default_reasoning_effort: Literal["none", "high"] = "high"
+    default_max_steps: int = 40
+    default_max_tokens: int = 200_000
+    default_deadline_s: int = 3600
+    tool_result_max_chars: int = 4000
+    step_slice_s: float = 30.0
+
+    # Approvals and reliability.
+    approval_ttl_s: int = 24 * 3600
+    running_lease_s: int = 300
+    executing_stale_s: int = 900
+    queued_stale_s: int = 120
+    task_time_limit_s: int = 600
+    fault_point: str = ""  # tests only: SIGKILL the process at this named crash point
+
+    @model_validator(mode="after")
+    def _secret_outside_development(self) -> "Settings":
+        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError(
+                "WORKMODE_SECRET_KEY must be set to a real secret when WORKMODE_ENVIRONMENT=production"
+            )
+        return self
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'workmode.db'}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("memory://")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,194 @@
+"""Job store tables (SQLModel). The store is the source of truth; Redis only carries ids."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    waiting = "waiting"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+FINAL_JOB_STATUSES = {JobStatus.completed, JobStatus.failed, JobStatus.cancelled, JobStatus.expired}
+
+
+class ActionStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    executing = "executing"
+    succeeded = "succeeded"
+    failed = "failed"
+    in_doubt = "in_doubt"
+    rejected = "rejected"
+    expired = "expired"
+
+
+FINAL_ACTION_STATUSES = {
+    ActionStatus.succeeded,
+    ActionStatus.failed,
+    ActionStatus.in_doubt,
+    ActionStatus.rejected,
+    ActionStatus.expired,
+}
+
+
+class Organisation(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str
+    domains: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Policy: {"auto_approve": [tool names], "approvers": [principal emails]}
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Principal(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(foreign_key="organisation.id", index=True)
+    email: str = Field(index=True, unique=True)
+    name: str = ""
+    slack_user_id: Optional[str] = Field(default=None, index=True)
+    time_zone: str = "UTC"
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    org_id: str = Field(foreign_key="organisation.id", index=True)
+    principal_id: str = Field(foreign_key="principal.id", index=True)
+    source: str = "cli"  # cli | slack | web | api | schedule
+    reply_to: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prompt: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = "task"  # task | triage
+    reasoning_effort: str = "high"
+    max_steps: int = 40
+    max_tokens: int = 200_000
+    deadline: Optional[datetime] = None
+    status: str = Field(default=JobStatus.queued, index=True)  # JobStatus
+    waiting_for: Optional[str] = None  # approval | answer
+    version: int = 0
+    lease_until: Optional[datetime] = None
+    not_before: Optional[datetime] = None  # model unavailable: retry after this
+    steps: int = 0
+    model_turns: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    plan: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    result: Optional[str] = Field(default=None, sa_column=Column(Text))
+    error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    finished_at: Optional[datetime] = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Message(SQLModel, table=True):
+    """The transcript. `seq` orders it; resuming a job means reading it back."""
+
+    __table_args__ = (UniqueConstraint("job_id", "seq"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="job.id", index=True)
+    seq: int
+    role: str  # system | user | assistant | tool
+    content: str = Field(default="", sa_column=Column(Text, nullable=False))
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tool_call_id: Optional[str] = None
+    name: Optional[str] = None  # tool name for role=tool
+    untrusted: bool = False  # content written by someone other than the requester
+    source: Optional[str] = None  # where untrusted content came from (e.g. "gmail_read_thread:t-12")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Action(SQLModel, table=True):
+    """One proposed side effect, bound to the hash of the exact arguments shown."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    job_id: str = Field(foreign_key="job.id", index=True)
+    tool_call_id: str
+    connector: str
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    args_hash: str
+    approved_hash: Optional[str] = None
+    preview: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    risk_flags: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    context: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=ActionStatus.pending, index=True)  # ActionStatus
+    decided_by: Optional[str] = None  # principal id, or "policy"
+    decided_via: Optional[str] = None  # person | policy | system
+    decided_at: Optional[datetime] = None
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    feedback: Optional[str] = Field(default=None, sa_column=Column(Text))
+    edited: bool = False
+    result: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON))
+    error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    attempts: int = 0
+    expires_at: Optional[datetime] = None
+    executing_since: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Event(SQLModel, table=True):
+    """Append-only timeline per job."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    job_id: str = Field(foreign_key="job.id", index=True)
+    action_id: Optional[str] = None
+    kind: str
+    actor: Optional[str] = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Credential(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("principal_id", "provider"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    principal_id: str = Field(foreign_key="principal.id", index=True)
+    provider: str
+    ciphertext: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Schedule(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    principal_id: str = Field(foreign_key="principal.id", index=True)
+    kind: str = "triage"
+    every_s: int = 24 * 3600
+    next_run_at: datetime = Field(default_factory=utcnow, index=True)
+    cursor: Optional[str] = None  # e.g. Gmail history id; only moves forward
+    enabled: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TriageItem(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("principal_id", "message_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    principal_id: str = Field(foreign_key="principal.id", index=True)
+    message_id: str
+    job_id: Optional[str] = None
+    category: Optional[str] = None
+    created_at: datetime = Field(default_factory=utcnow)
