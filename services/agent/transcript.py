@@ -1,0 +1,64 @@
+"""Appending to a job's transcript and deciding whether a waiting job can go on.
+
+Several writers append to one transcript (the agent step, action executors, decisions, answers),
+so each append first locks the job row; the sequence number is then safe to compute.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from services.store.models import Job, JobStatus, Message
+
+
+def lock_job(session: Session, job_id: str) -> Job:
+    job = session.exec(select(Job).where(Job.id == job_id).with_for_update()).one()
+    return job
+
+
+def append(session: Session, job_id: str, **fields: Any) -> Message:
+    lock_job(session, job_id)
+    last = session.exec(select(func.max(Message.seq)).where(Message.job_id == job_id)).one()
+    msg = Message(job_id=job_id, seq=(last if last is not None else -1) + 1, **fields)
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+def tool_message(session: Session, job_id: str, call_id: str, name: str, content: str, **extra: Any) -> Message:
+    return append(session, job_id, role="tool", tool_call_id=call_id, name=name, content=content, **extra)
+
+
+def last_assistant(session: Session, job_id: str) -> Message | None:
+    return session.exec(
+        select(Message)
+        .where(Message.job_id == job_id, Message.role == "assistant")
+        .order_by(col(Message.seq).desc())
+        .limit(1)
+    ).first()
+
+
+def unanswered_calls(session: Session, job_id: str) -> list[dict]:
+    """Tool calls of the latest assistant turn that have no tool result yet."""
+    msg = last_assistant(session, job_id)
+    if msg is None or not msg.tool_calls:
+        return []
+    answered = set(
+        session.exec(
+            select(Message.tool_call_id).where(Message.job_id == job_id, Message.role == "tool", Message.seq > msg.seq)
+        )
+    )
+    return [c for c in msg.tool_calls if c["id"] not in answered]
+
+
+def maybe_resume(session: Session, job_id: str) -> bool:
+    """A waiting job whose every tool call now has a result goes back to the queue."""
+    from services.jobs.service import requeue
+
+    job = lock_job(session, job_id)
+    if job.status != JobStatus.waiting or unanswered_calls(session, job_id):
+        return False
+    requeue(session, job)
+    return True

@@ -1,0 +1,127 @@
+"""One model turn: build the request, call the model, validate what it asked for (with one
+repair round), and persist the assistant message with its usage in one transaction."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from connectors.base import ToolError
+from services import events
+from services.agent.prompt import build_messages
+from services.agent.toolbox import ToolRef, tool_specs
+from services.agent.transcript import append
+from services.config import get_settings
+from services.model.client import ModelClient, ModelTurn
+from services.store.models import Job, Message
+
+
+@dataclass
+class TurnProblem:
+    call_id: str | None
+    message: str
+
+
+def validate(turn: ModelTurn, tools: dict[str, ToolRef]) -> list[TurnProblem]:
+    if turn.finish_reason == "invalid_json":
+        return [TurnProblem(None, "your answer was not valid JSON in the required format")]
+    problems = []
+    for call in turn.tool_calls:
+        ref = tools.get(call.name)
+        if ref is None:
+            problems.append(TurnProblem(call.id, f"there is no tool named {call.name!r}"))
+            continue
+        try:
+            args = json.loads(call.arguments or "{}")
+        except json.JSONDecodeError as exc:
+            problems.append(TurnProblem(call.id, f"arguments for {call.name} are not valid JSON: {exc}"))
+            continue
+        if not isinstance(args, dict):
+            problems.append(TurnProblem(call.id, f"arguments for {call.name} must be a JSON object"))
+            continue
+        try:
+            ref.tool.parse(args)
+        except ToolError as exc:
+            problems.append(TurnProblem(call.id, exc.message))
+    return problems
+
+
+def _repair_messages(messages: list[dict], turn: ModelTurn, problems: list[TurnProblem]) -> list[dict]:
+    """The broken turn plus what was wrong with it, so the model can try once more."""
+    out = list(messages)
+    if turn.tool_calls:
+        out.append(_assistant_dict(turn))
+        by_call = {p.call_id: p.message for p in problems}
+        for call in turn.tool_calls:
+            note = by_call.get(call.id, "not run because another call in this turn was invalid")
+            out.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": f"error: {note}. Call again with corrected arguments."})
+    else:
+        out.append({"role": "assistant", "content": turn.content})
+        out.append({"role": "user", "content": "Error: " + "; ".join(p.message for p in problems) + ". Answer again in the required format."})
+    return out
+
+
+def _assistant_dict(turn: ModelTurn) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": turn.content or "",
+        "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in turn.tool_calls
+        ],
+    }
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, turn: ModelTurn) -> None:
+        self.prompt_tokens += turn.prompt_tokens
+        self.completion_tokens += turn.completion_tokens
+
+
+class InvalidModelOutput(RuntimeError):
+    def __init__(self, message: str, usage: Usage):
+        super().__init__(message)
+        self.usage = usage
+
+
+def model_turn(
+    session: Session, job: Job, transcript: list[Message], tools: dict[str, ToolRef], client: ModelClient
+) -> tuple[Message, Usage]:
+    """Call the model; return the assistant message (added, not committed) and the tokens used.
+
+    Raises InvalidModelOutput when the repair round fails too (it carries the usage).
+    ModelUnavailable / ModelError from the client propagate to the caller.
+    """
+    settings = get_settings()
+    messages = build_messages(transcript, settings.tool_result_max_chars)
+    specs = tool_specs(tools)
+    turn = client.complete(messages, specs, reasoning_effort=job.reasoning_effort)
+    usage = Usage()
+    usage.add(turn)
+    problems = validate(turn, tools)
+    if problems:
+        events.record(session, job.id, "model_output_invalid", problems=[p.message for p in problems], attempt=1)
+        turn = client.complete(_repair_messages(messages, turn, problems), specs, reasoning_effort=job.reasoning_effort)
+        usage.add(turn)
+        problems = validate(turn, tools)
+    if problems:
+        events.record(session, job.id, "model_output_invalid", problems=[p.message for p in problems], attempt=2)
+        detail = "; ".join(p.message for p in problems)
+        raise InvalidModelOutput(f"the model produced invalid tool calls twice: {detail}", usage)
+    calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in turn.tool_calls]
+    msg = append(session, job.id, role="assistant", content=turn.content or "", tool_calls=calls)
+    events.record(
+        session,
+        job.id,
+        "model_turn",
+        tool_calls=[c.name for c in turn.tool_calls],
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        reasoning=bool(turn.reasoning),
+    )
+    return msg, usage

@@ -1,0 +1,149 @@
+"""Executing approved actions exactly once, or honestly unknown.
+
+Claim (`approved → executing`, one atomic update), run the connector in its own transaction
+(the outside world), then record the result. A crash while executing is left for the reconciler,
+which asks the connector's `verify` whether the effect happened.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from connectors.base import CannotVerify, RateLimited, ToolError, TransientError, args_hash
+from connectors.registry import get_connector
+from services import events
+from services.agent.calls import tool_context
+from services.agent.transcript import maybe_resume, tool_message
+from services.dispatch import enqueue_execute
+from services.faults import EXECUTE_AFTER_CALL, EXECUTE_AFTER_COMMIT, EXECUTE_BEFORE_CALL, crash_point
+from services.store.db import get_engine
+from services.store.models import Action, ActionStatus, Job, Principal, utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+def claim(session: Session, action_id: str) -> Action | None:
+    now = utcnow()
+    won = session.execute(
+        update(Action)
+        .where(Action.id == action_id, Action.status == ActionStatus.approved)
+        .values(status=ActionStatus.executing, executing_since=now, attempts=Action.attempts + 1, updated_at=now)
+    ).rowcount
+    session.commit()
+    return session.get(Action, action_id, populate_existing=True) if won == 1 else None
+
+
+def execute_action(action_id: str) -> str:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        action = claim(session, action_id)
+        if action is None:
+            return "duplicate"
+        if args_hash(action.arguments) != action.approved_hash:
+            settle(session, action, ActionStatus.failed,
+                   error="arguments changed after approval; nothing was executed")
+            session.commit()
+            return "refused"
+        tool = get_connector(action.connector).tools[action.tool]
+        job = session.get(Job, action.job_id)
+        principal = session.get(Principal, job.principal_id)
+        parsed = tool.parse(action.arguments)
+        crash_point(EXECUTE_BEFORE_CALL)
+        try:
+            with Session(get_engine()) as world:
+                result = tool.run(tool_context(world, job, principal, action.id), parsed)
+                world.commit()
+        except RateLimited as exc:  # the service refused it: nothing happened, try again later
+            return _retry_later(session, action, exc.retry_after, f"rate limited: {exc.message}")
+        except ToolError as exc:
+            if isinstance(exc, TransientError):
+                return _after_unknown(session, action, f"{exc.kind}: {exc.message}", retry=True)
+            settle(session, action, ActionStatus.failed, error=f"{exc.kind}: {exc.message}")
+            session.commit()
+            return "failed"
+        except Exception as exc:  # noqa: BLE001 - unknown failure: ask the connector what happened
+            log.exception("action %s raised", action.id)
+            return _after_unknown(session, action, f"{type(exc).__name__}: {exc}", retry=False)
+        crash_point(EXECUTE_AFTER_CALL)
+        settle(session, action, ActionStatus.succeeded, result=result.data)
+        session.commit()
+        crash_point(EXECUTE_AFTER_COMMIT)
+        return "succeeded"
+
+
+def _retry_later(session: Session, action: Action, wait: float, why: str) -> str:
+    if action.attempts >= MAX_ATTEMPTS:
+        settle(session, action, ActionStatus.failed, error=f"{why}; gave up after {action.attempts} attempts")
+        session.commit()
+        return "failed"
+    session.execute(update(Action).where(Action.id == action.id, Action.status == ActionStatus.executing)
+                    .values(status=ActionStatus.approved, executing_since=None, error=why, updated_at=utcnow()))
+    events.record(session, action.job_id, "action_retry", action_id=action.id, reason=why, wait_s=wait)
+    enqueue_execute(session, action.id, countdown=wait)
+    session.commit()
+    return "retry"
+
+
+def _after_unknown(session: Session, action: Action, why: str, *, retry: bool) -> str:
+    outcome = verify(session, action)
+    if outcome == "absent" and retry:
+        return _retry_later(session, action, min(2.0**action.attempts, 60.0), why)
+    if outcome == "absent":
+        settle(session, action, ActionStatus.failed, error=why)
+    session.commit()
+    return outcome
+
+
+def verify(session: Session, action: Action) -> str:
+    """Ask the connector whether an executing action's effect happened; settle what is known.
+    Returns 'succeeded' (it happened), 'absent' (it did not; left executing for the caller) or
+    'in_doubt'."""
+    tool = get_connector(action.connector).tools[action.tool]
+    job = session.get(Job, action.job_id)
+    principal = session.get(Principal, job.principal_id)
+    try:
+        with Session(get_engine()) as world:
+            found = tool.verify(tool_context(world, job, principal, action.id), tool.parse(action.arguments), action.id)
+    except (CannotVerify, ToolError) as exc:
+        settle(session, action, ActionStatus.in_doubt, error=f"cannot tell whether it happened: {exc}")
+        return "in_doubt"
+    if found is not None:
+        settle(session, action, ActionStatus.succeeded, result=found, verified=True)
+        return "succeeded"
+    return "absent"
+
+
+def release(session: Session, action: Action) -> None:
+    """An executing action whose effect verifiably did not happen may be run again."""
+    session.execute(update(Action).where(Action.id == action.id, Action.status == ActionStatus.executing)
+                    .values(status=ActionStatus.approved, executing_since=None, updated_at=utcnow()))
+    events.record(session, action.job_id, "action_released", action_id=action.id)
+    enqueue_execute(session, action.id)
+
+
+def settle(session: Session, action: Action, status: ActionStatus, *, result: Any = None, error: str | None = None,
+           verified: bool = False) -> None:
+    """Record a final outcome, tell the model, and let the job go on if nothing else is open."""
+    now = utcnow()
+    won = session.execute(
+        update(Action).where(Action.id == action.id, Action.status == ActionStatus.executing)
+        .values(status=status, result=result, error=error, updated_at=now)
+    ).rowcount
+    if won != 1:
+        return
+    events.record(session, action.job_id, f"action_{status.value}", action_id=action.id, tool=action.tool,
+                  error=error, verified=verified)
+    tool_message(session, action.job_id, action.tool_call_id, action.tool, _tell_model(action, status, result, error))
+    maybe_resume(session, action.job_id)
+
+
+def _tell_model(action: Action, status: ActionStatus, result: Any, error: str | None) -> str:
+    if status == ActionStatus.succeeded:
+        return "Approved and done. Result: " + json.dumps(result, sort_keys=True, default=str)
+    if status == ActionStatus.in_doubt:
+        return "Approved, but it is unknown whether it happened; a person has been asked to check. Do not retry it."
+    return f"Approved but it failed: {error}"

@@ -1,0 +1,152 @@
+"""The approval state machine: approve, edit-and-approve, reject with reason, respond with
+feedback, expire. A decision is bound to the hash of the arguments the person was shown."""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from connectors.base import args_hash
+from services import events
+from services.agent.policy import may_decide
+from services.agent.risk import risk_flags
+from services.agent.toolbox import job_tools
+from services.agent.transcript import maybe_resume, tool_message
+from services.dispatch import enqueue_execute
+from services.jobs.service import NotAllowed, transcript
+from services.store.models import Action, ActionStatus, Job, Organisation, Principal, utcnow
+
+Decision = Literal["approve", "edit", "reject", "respond"]
+DECISIONS = ("approve", "edit", "reject", "respond")
+
+
+class ApprovalError(ValueError):
+    """Bad decision input; `field` names the argument at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class Conflict(RuntimeError):
+    """The action is no longer what the person saw, or someone decided first."""
+
+
+def get_action(*, session: Session, action_id: str) -> Action:
+    action = session.get(Action, action_id)
+    if action is None:
+        raise ApprovalError(f"approval {action_id} not found", field="action_id")
+    return action
+
+
+def list_pending(*, session: Session, principal: Principal) -> list[Action]:
+    """Pending approvals this person may decide, newest first."""
+    stmt = (
+        select(Action, Job)
+        .join(Job, Job.id == Action.job_id)
+        .where(Action.status == ActionStatus.pending, Job.org_id == principal.org_id)
+        .order_by(col(Action.created_at).desc())
+    )
+    org = session.get(Organisation, principal.org_id)
+    return [a for a, job in session.exec(stmt) if may_decide(org, job, principal)]
+
+
+def decide(
+    *,
+    session: Session,
+    action_id: str,
+    actor: Principal,
+    decision: Decision,
+    shown_hash: str,
+    arguments: Optional[dict[str, Any]] = None,
+    reason: Optional[str] = None,
+    feedback: Optional[str] = None,
+) -> Action:
+    if decision not in DECISIONS:
+        raise ApprovalError(f"decision must be one of {DECISIONS}", field="decision")
+    action = get_action(session=session, action_id=action_id)
+    job = session.get(Job, action.job_id)
+    org = session.get(Organisation, job.org_id)
+    if not may_decide(org, job, actor):
+        raise NotAllowed("not yours to decide: only the requester or a named approver may decide this")
+    if action.status != ActionStatus.pending:
+        raise Conflict(f"already decided: this action is {action.status}")
+    if shown_hash != action.args_hash:
+        raise Conflict("the action changed since it was shown; reload it and decide again")
+    if decision == "reject" and not (reason or "").strip():
+        raise ApprovalError("a rejection needs a reason (it goes back to the agent)", field="reason")
+    if decision == "respond" and not (feedback or "").strip():
+        raise ApprovalError("feedback is empty", field="feedback")
+
+    values: dict[str, Any] = {"decided_by": actor.id, "decided_via": "person", "decided_at": utcnow(), "updated_at": utcnow()}
+    if decision == "edit":
+        values.update(_edited(session, action, job, org, arguments))
+    if decision in ("approve", "edit"):
+        values.update(status=ActionStatus.approved, approved_hash=values.get("args_hash", action.args_hash))
+    elif decision == "reject":
+        values.update(status=ActionStatus.rejected, reason=reason.strip())
+    else:
+        values.update(status=ActionStatus.rejected, feedback=feedback.strip())
+    # Atomic: only one decision wins, even with double clicks in two places.
+    won = session.execute(
+        update(Action).where(Action.id == action.id, Action.status == ActionStatus.pending,
+                             Action.args_hash == shown_hash).values(**values)
+    ).rowcount
+    if won != 1:
+        session.rollback()
+        raise Conflict("someone else decided this action first")
+    session.refresh(action)
+    events.record(session, job.id, "decided", action_id=action.id, actor=actor.id, decision=decision,
+                  reason=reason, feedback=feedback, edited=decision == "edit")
+    if action.status == ActionStatus.approved:
+        enqueue_execute(session, action.id)
+    else:
+        note = (f"Not executed: {actor.name or actor.email} rejected it. Reason: {action.reason}" if decision == "reject"
+                else f"Not executed: {actor.name or actor.email} responded with feedback: {action.feedback}")
+        tool_message(session, job.id, action.tool_call_id, action.tool, note)
+        maybe_resume(session, job.id)
+    return action
+
+
+def _edited(session: Session, action: Action, job: Job, org: Organisation, arguments: Optional[dict]) -> dict[str, Any]:
+    if not isinstance(arguments, dict):
+        raise ApprovalError("edit needs the full arguments object", field="arguments")
+    ref = job_tools(org).get(action.tool)
+    if ref is None:
+        raise ApprovalError(f"tool {action.tool} is no longer available", field="tool")
+    from connectors.base import ToolError
+
+    try:
+        parsed = ref.tool.parse(arguments)
+    except ToolError as exc:
+        raise ApprovalError(exc.message, field="arguments") from exc
+    canonical = parsed.model_dump(mode="json")
+    history = transcript(session=session, job_id=job.id)
+    return {
+        "arguments": canonical,
+        "args_hash": args_hash(canonical),
+        "preview": ref.tool.preview(parsed).as_dict(),
+        "risk_flags": risk_flags(ref.tool, canonical, org, history, job.prompt),
+        "edited": True,
+    }
+
+
+def expire_pending(*, session: Session) -> int:
+    """Pending approvals past their expiry: nothing executes and the model is told."""
+    now = utcnow()
+    expired = session.exec(
+        select(Action).where(Action.status == ActionStatus.pending, col(Action.expires_at) < now)
+    ).all()
+    for action in expired:
+        won = session.execute(
+            update(Action).where(Action.id == action.id, Action.status == ActionStatus.pending)
+            .values(status=ActionStatus.expired, decided_via="system", decided_at=now, updated_at=now)
+        ).rowcount
+        if won != 1:
+            continue
+        events.record(session, action.job_id, "approval_expired", action_id=action.id, tool=action.tool)
+        tool_message(session, action.job_id, action.tool_call_id, action.tool,
+                     "Not executed: the approval request expired without a decision.")
+        maybe_resume(session, action.job_id)
+    return len(expired)

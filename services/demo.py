@@ -1,0 +1,63 @@
+"""`workmode demo`: the whole product on embedded defaults — SQLite store, embedded broker and
+worker, the sandbox workspace, and a model (yours if WORKMODE_MODEL_BASE_URL is set, otherwise
+a tiny local one)."""
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import click
+
+from services.config import get_settings, reset_settings
+
+DEMO_REQUEST = (
+    "Go through my inbox, find the meeting request from Dana and propose a time that works for "
+    "both of us next week, and reply to the customer escalation."
+)
+TINY_MODEL_STEPS = 14
+
+
+@contextmanager
+def demo_model() -> Iterator[bool]:
+    """Yields True when the tiny local model serves the demo."""
+    if get_settings().model_base_url:
+        click.echo(f"model: {get_settings().model_name} at {get_settings().model_base_url} ({get_settings().tool_mode} tool calls)")
+        yield False
+        return
+    from services.model.local import LocalModel, available, local_env
+
+    reason = available()
+    if reason:
+        raise click.ClickException(f"no model: set WORKMODE_MODEL_BASE_URL, or install the demo model ({reason})")
+    with LocalModel() as base_url:
+        os.environ.update(local_env(base_url))
+        reset_settings()
+        click.echo(click.style(
+            "model: SmolLM2-135M-Instruct, running locally on the CPU (llama.cpp, JSON tool-calling mode).\n"
+            "  It is a 135M-parameter model: it drives the real engine end to end, but its plans and\n"
+            "  answers are weak. For real work point Workmode at a real model, e.g.\n"
+            "  WORKMODE_MODEL_BASE_URL=http://your-vllm:8000/v1 WORKMODE_MODEL_NAME=mistralai/Mistral-Medium-3.5-128B make demo",
+            fg="yellow"))
+        yield True
+
+
+def run_demo(*, request: str | None, yes: bool) -> None:
+    from connectors.sandbox.seed import DEMO_EMAIL, seed_workspace
+    from services.cli import _run, _session, _safe_url
+    from services.store.migrate import upgrade
+
+    settings = get_settings()
+    if not yes and not sys.stdin.isatty():
+        click.echo("stdin is not a terminal: approving every action automatically (--yes)")
+        yes = True
+    click.echo(f"store: {_safe_url()}   broker: {settings.broker_url}")
+    upgrade()
+    with _session() as s:
+        org = seed_workspace(s)
+        s.commit()
+        click.echo(f"sandbox workspace: {org.name}, acting as {DEMO_EMAIL}")
+    with demo_model() as tiny:
+        _run(request or DEMO_REQUEST, as_email=DEMO_EMAIL, yes=yes,
+             max_steps=TINY_MODEL_STEPS if tiny else None)

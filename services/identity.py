@@ -1,0 +1,29 @@
+"""Finding the principal a command acts for."""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlmodel import Session, select
+
+from services.store.models import Principal
+
+
+class UnknownPrincipal(LookupError):
+    pass
+
+
+def principal_by_email(session: Session, email: str) -> Principal:
+    found = session.exec(select(Principal).where(Principal.email == email.strip().lower())).first()
+    if found is None:
+        raise UnknownPrincipal(
+            f"no Workmode user with email {email!r}; ask an admin to add you "
+            "(or run `workmode demo` to seed the sandbox's people)"
+        )
+    return found
+
+
+def cli_principal(session: Session, email: Optional[str]) -> Principal:
+    from connectors.sandbox.seed import DEMO_EMAIL
+    from services.config import get_settings
+
+    return principal_by_email(session, email or get_settings().user_email or DEMO_EMAIL)

@@ -1,0 +1,165 @@
+"""Jobs: create, read, cancel, answer. Keyword-only functions that take the session; the caller
+commits (and the enqueue happens after the commit)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Optional
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from services import events
+from services.agent.prompt import first_user_message
+from services.config import get_settings
+from services.dispatch import enqueue_advance
+from services.store.models import (
+    FINAL_JOB_STATUSES,
+    Action,
+    ActionStatus,
+    Job,
+    JobStatus,
+    Message,
+    Organisation,
+    Principal,
+    utcnow,
+)
+
+MAX_PROMPT_CHARS = 20_000
+EFFORTS = ("none", "high")
+
+
+class JobError(ValueError):
+    """Bad input or a state that does not allow the operation; the message says which."""
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+def create_job(
+    *,
+    session: Session,
+    principal: Principal,
+    prompt: str,
+    source: str = "cli",
+    reply_to: Optional[dict[str, Any]] = None,
+    kind: str = "task",
+    reasoning_effort: Optional[str] = None,
+    max_steps: Optional[int] = None,
+    max_tokens: Optional[int] = None,
+    deadline_s: Optional[int] = None,
+) -> Job:
+    settings = get_settings()
+    prompt = (prompt or "").strip()
+    if not prompt:
+        raise JobError("prompt: say what you want done, e.g. 'find a slot with Dana next week'")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise JobError(f"prompt: {len(prompt)} characters is too long (at most {MAX_PROMPT_CHARS})")
+    effort = reasoning_effort or settings.default_reasoning_effort
+    if effort not in EFFORTS:
+        raise JobError(f"reasoning_effort: must be one of {EFFORTS}, not {effort!r}")
+    now = utcnow()
+    job = Job(
+        org_id=principal.org_id,
+        principal_id=principal.id,
+        source=source,
+        reply_to=reply_to or {},
+        prompt=prompt,
+        kind=kind,
+        reasoning_effort=effort,
+        max_steps=max_steps or settings.default_max_steps,
+        max_tokens=max_tokens or settings.default_max_tokens,
+        deadline=now + timedelta(seconds=deadline_s or settings.default_deadline_s),
+    )
+    session.add(job)
+    session.flush()
+    session.add(Message(job_id=job.id, seq=0, role="user", content=first_user_message(job, principal, now)))
+    events.record(session, job.id, "created", actor=principal.id, source=source, prompt=prompt)
+    enqueue_advance(session, job.id, job.version)
+    return job
+
+
+def get_job(*, session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise JobError(f"job {job_id} not found")
+    return job
+
+
+def list_jobs(*, session: Session, principal: Optional[Principal] = None, limit: int = 20, offset: int = 0) -> list[Job]:
+    stmt = select(Job).order_by(col(Job.created_at).desc()).limit(limit).offset(offset)
+    if principal is not None:
+        stmt = stmt.where(Job.org_id == principal.org_id)
+    return list(session.exec(stmt))
+
+
+def transcript(*, session: Session, job_id: str) -> list[Message]:
+    return list(session.exec(select(Message).where(Message.job_id == job_id).order_by(col(Message.seq))))
+
+
+def job_actions(*, session: Session, job_id: str) -> list[Action]:
+    return list(session.exec(select(Action).where(Action.job_id == job_id).order_by(col(Action.created_at))))
+
+
+def cancel_job(*, session: Session, job_id: str, actor: Principal, reason: str = "cancelled") -> Job:
+    job = get_job(session=session, job_id=job_id)
+    org = session.get(Organisation, job.org_id)
+    from services.agent.policy import may_decide
+
+    if not may_decide(org, job, actor):
+        raise NotAllowed("only the requester or an approver of this organisation may cancel this job")
+    if job.status in FINAL_JOB_STATUSES:
+        raise JobError(f"job {job.id} is already {job.status}")
+    finish(session, job, JobStatus.cancelled, error=reason, actor=actor.id)
+    session.execute(
+        update(Action)
+        .where(Action.job_id == job.id, col(Action.status).in_([ActionStatus.pending, ActionStatus.approved]))
+        .values(status=ActionStatus.rejected, reason="job cancelled", decided_via="system", decided_at=utcnow())
+    )
+    return job
+
+
+def bump(session: Session, job: Job, **values: Any) -> None:
+    """Optimistic update: apply `values` only if nobody else changed the job since we read it."""
+    values.setdefault("updated_at", utcnow())
+    result = session.execute(
+        update(Job).where(Job.id == job.id, Job.version == job.version).values(version=job.version + 1, **values)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise Superseded(f"job {job.id} changed under us (version {job.version})")
+    session.refresh(job)
+
+
+class Superseded(RuntimeError):
+    """Another worker owns the job now; this one stops without writing."""
+
+
+def finish(session: Session, job: Job, status: JobStatus, *, result: str | None = None, error: str | None = None, actor: str | None = None) -> None:
+    bump(session, job, status=status, result=result, error=error, waiting_for=None, lease_until=None, finished_at=utcnow())
+    events.record(session, job.id, status.value, actor=actor, result=result, error=error)
+
+
+def requeue(session: Session, job: Job, *, countdown: float | None = None, **values: Any) -> None:
+    """Hand the job back to the queue (after a time slice, a decision or an answer)."""
+    bump(session, job, status=JobStatus.queued, waiting_for=None, lease_until=None, **values)
+    enqueue_advance(session, job.id, job.version, countdown=countdown)
+
+
+def answer_question(*, session: Session, job_id: str, actor: Principal, text: str) -> Job:
+    """The requester answers the agent's `ask_user` question; the job goes on."""
+    from services.agent.builtins import ASK_USER
+    from services.agent.transcript import maybe_resume, tool_message, unanswered_calls
+
+    job = get_job(session=session, job_id=job_id)
+    if actor.id != job.principal_id:
+        raise NotAllowed("only the person who asked for this work can answer its questions")
+    if not (text or "").strip():
+        raise JobError("answer: the answer is empty")
+    questions = [c for c in unanswered_calls(session, job_id) if c["name"] == ASK_USER]
+    if job.status != JobStatus.waiting or not questions:
+        raise JobError(f"job {job_id} is not waiting for an answer")
+    tool_message(session, job_id, questions[0]["id"], ASK_USER, f"{actor.name or actor.email} answered: {text.strip()}")
+    events.record(session, job_id, "answered", actor=actor.id, answer=text.strip())
+    maybe_resume(session, job_id)
+    return job

@@ -1,0 +1,90 @@
+"""The once-a-minute tick: the store, not Redis, is the source of truth, so anything the queue
+lost or a dead worker left half-done is found here by its state and moved on."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from services.approvals.execute import release, verify
+from services.approvals.service import expire_pending
+from services.agent.transcript import maybe_resume
+from services.config import get_settings
+from services.dispatch import enqueue_advance, enqueue_execute
+from services.jobs.service import Superseded, finish, requeue
+from services.store.db import get_engine
+from services.store.models import Action, ActionStatus, Job, JobStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Report:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, n: int = 1) -> None:
+        if n:
+            self.counts[key] = self.counts.get(key, 0) + n
+
+
+def reconcile(*, stale_s: int | None = None, executing_stale_s: int | None = None) -> dict[str, int]:
+    settings = get_settings()
+    stale = utcnow() - timedelta(seconds=settings.queued_stale_s if stale_s is None else stale_s)
+    exec_stale = utcnow() - timedelta(
+        seconds=settings.executing_stale_s if executing_stale_s is None else executing_stale_s)
+    report = Report()
+    with Session(get_engine(), expire_on_commit=False) as session:
+        _actions(session, report, stale, exec_stale)
+        report.add("approvals_expired", expire_pending(session=session))
+        session.commit()
+        _jobs(session, report, stale)
+    if report.counts:
+        log.info("reconcile: %s", report.counts)
+    return report.counts
+
+
+def _actions(session: Session, report: Report, stale, exec_stale) -> None:
+    executing = session.exec(select(Action).where(
+        Action.status == ActionStatus.executing, col(Action.executing_since) < exec_stale)).all()
+    for action in executing:
+        outcome = verify(session, action)
+        if outcome == "absent":
+            release(session, action)
+        report.add(f"executing_{outcome}")
+        session.commit()
+    approved = session.exec(select(Action).where(
+        Action.status == ActionStatus.approved, col(Action.updated_at) < stale)).all()
+    for action in approved:
+        enqueue_execute(session, action.id)
+        report.add("approved_reenqueued")
+    session.commit()
+
+
+def _jobs(session: Session, report: Report, stale) -> None:
+    now = utcnow()
+    jobs = session.exec(select(Job).where(or_(
+        (Job.status == JobStatus.queued) & (col(Job.updated_at) < stale),
+        (Job.status == JobStatus.running) & (col(Job.lease_until) < now),
+        Job.status == JobStatus.waiting,
+    ))).all()
+    for job in jobs:
+        try:
+            if job.deadline and job.deadline < now and job.status == JobStatus.waiting:
+                finish(session, job, JobStatus.expired, error="deadline reached while waiting")
+                report.add("jobs_expired")
+            elif job.status == JobStatus.queued:
+                if job.not_before and job.not_before > now:
+                    continue
+                enqueue_advance(session, job.id, job.version)
+                report.add("queued_reenqueued")
+            elif job.status == JobStatus.running:
+                requeue(session, job)  # the worker holding it died; its lease ran out
+                report.add("running_taken_over")
+            elif maybe_resume(session, job.id):
+                report.add("waiting_resumed")
+            session.commit()
+        except Superseded:
+            session.rollback()

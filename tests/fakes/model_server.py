@@ -1,0 +1,286 @@
+"""A scripted OpenAI-compatible model server for tests (real HTTP, so worker processes can call it).
+
+    with ScriptedModel() as model:                  # or the `scripted_model` pytest fixture
+        model.push(tool_calls(("search", {"q": "x"})), text("the answer"))
+        ...                                         # point WORKMODE_MODEL_BASE_URL at model.url
+
+Replies are served in order, one per POST /v1/chat/completions; when the script is empty the
+default reply is served (a plain "done" answer unless `set_default` changed it). When the
+request uses the JSON-mode turn format (`response_format` json_schema named "agent_turn", see
+services/model/jsonmode.py), `tool_calls`/`text` replies are encoded as that JSON content (the
+first call only: JSON mode has one call per turn); otherwise they are native `tool_calls`
+(with OpenAI-style ids like "call_ab12cd34ef", which the client must replace) / `content`.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+import pytest
+
+from services.model import jsonmode
+
+MODEL_ID = "scripted-model"
+
+
+@dataclass
+class Reply:
+    kind: str  # "tool_calls" | "text" | "raw" | "error" | "delay" | "dynamic"
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    content: str = ""
+    status: int = 200
+    retry_after: float | str | None = None
+    body: Any = None
+    seconds: float = 0.0
+    inner: "Reply | None" = None
+    fn: Callable[[dict], "Reply"] | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    reasoning: str | None = None
+    finish_reason: str | None = None
+
+
+# -- reply builders -------------------------------------------------------------------------------
+
+def tool_calls(*calls: tuple[str, Any], prompt_tokens: int | None = None,
+               completion_tokens: int | None = None, reasoning: str | None = None) -> Reply:
+    """One turn with one or more tool calls: (name, arguments dict or raw JSON string) tuples."""
+    if not calls:
+        raise ValueError("tool_calls() needs at least one (name, arguments) tuple")
+    return Reply("tool_calls", calls=[(n, a) for n, a in calls], prompt_tokens=prompt_tokens,
+                 completion_tokens=completion_tokens, reasoning=reasoning)
+
+
+def text(content: str, *, prompt_tokens: int | None = None, completion_tokens: int | None = None,
+         reasoning: str | None = None) -> Reply:
+    """A final answer."""
+    return Reply("text", content=content, prompt_tokens=prompt_tokens,
+                 completion_tokens=completion_tokens, reasoning=reasoning)
+
+
+def raw(content: str, *, prompt_tokens: int | None = None, completion_tokens: int | None = None,
+        finish_reason: str = "stop") -> Reply:
+    """Assistant content verbatim, in any mode (e.g. broken JSON in JSON mode)."""
+    return Reply("raw", content=content, prompt_tokens=prompt_tokens,
+                 completion_tokens=completion_tokens, finish_reason=finish_reason)
+
+
+def error(status: int, retry_after: float | str | None = None, body: Any = None) -> Reply:
+    """An HTTP error (429 with a Retry-After header, 500, 400 ...)."""
+    return Reply("error", status=status, retry_after=retry_after, body=body)
+
+
+def delay(seconds: float, reply: Reply) -> Reply:
+    """Sleep, then answer `reply` (to trigger client timeouts)."""
+    return Reply("delay", seconds=seconds, inner=reply)
+
+
+def dynamic(fn: Callable[[dict], Reply]) -> Reply:
+    """Compute the reply from the request body (a dict) at request time."""
+    return Reply("dynamic", fn=fn)
+
+
+# -- server ---------------------------------------------------------------------------------------
+
+def _native_id() -> str:
+    return "call_" + secrets.token_hex(6)
+
+
+class ScriptedModel:
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.url = ""
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._script: list[Reply] = []
+        self._default: Reply = text("done")
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # script
+    def push(self, *replies: Reply) -> None:
+        with self._lock:
+            self._script.extend(replies)
+
+    def set_default(self, reply: Reply) -> None:
+        with self._lock:
+            self._default = reply
+
+    @property
+    def pending(self) -> int:
+        """Scripted replies not yet served."""
+        with self._lock:
+            return len(self._script)
+
+    def _next(self) -> Reply:
+        with self._lock:
+            return self._script.pop(0) if self._script else self._default
+
+    def _record(self, body: dict) -> None:
+        with self._lock:
+            self.requests.append(body)
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    # lifecycle
+    def start(self) -> "ScriptedModel":
+        if self._server is not None:
+            return self
+        model = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0].rstrip("/")
+                if path in ("/health", "/v1/health"):
+                    self._json(200, {"status": "ok"})
+                elif path == "/v1/models":
+                    self._json(200, {"object": "list", "data": [
+                        {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "tests"}]})
+                else:
+                    self._json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw_body = self.rfile.read(length) if length else b""
+                path = self.path.split("?")[0].rstrip("/")
+                if path != "/v1/chat/completions":
+                    self._json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+                    return
+                try:
+                    body = json.loads(raw_body or b"{}")
+                except ValueError:
+                    self._json(400, {"error": {"message": "invalid JSON body", "type": "invalid_request"}})
+                    return
+                model._record(body)
+                model._enter()
+                try:
+                    reply = model._next()
+                    while reply.kind in ("delay", "dynamic"):
+                        if reply.kind == "delay":
+                            time.sleep(reply.seconds)
+                            reply = reply.inner or model._default
+                        else:
+                            reply = reply.fn(body)  # type: ignore[misc]
+                    self._answer(body, reply)
+                finally:
+                    model._leave()
+
+            def _answer(self, body: dict, reply: Reply) -> None:
+                if reply.kind == "error":
+                    payload = reply.body if reply.body is not None else {
+                        "error": {"message": f"scripted error {reply.status}", "type": "scripted",
+                                  "code": reply.status}}
+                    headers = {}
+                    if reply.retry_after is not None:
+                        headers["Retry-After"] = str(reply.retry_after)
+                    self._json(reply.status, payload, headers)
+                    return
+                self._json(200, model._completion(body, reply))
+
+            def _json(self, status: int, payload: Any, headers: dict | None = None) -> None:
+                data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{port}/v1"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="scripted-model",
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> "ScriptedModel":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # response bodies
+    def _completion(self, body: dict, reply: Reply) -> dict:
+        json_mode = jsonmode.is_turn_format(body.get("response_format"))
+        message: dict[str, Any] = {"role": "assistant", "content": None}
+        finish = "stop"
+        if reply.kind == "tool_calls":
+            if json_mode:
+                name, args = reply.calls[0]
+                message["content"] = jsonmode.encode_turn(name, args)
+            else:
+                message["tool_calls"] = [
+                    {"id": _native_id(), "type": "function",
+                     "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)}}
+                    for name, args in reply.calls
+                ]
+                finish = "tool_calls"
+        elif reply.kind == "text":
+            message["content"] = jsonmode.encode_final(reply.content) if json_mode else reply.content
+        else:  # raw
+            message["content"] = reply.content
+            finish = reply.finish_reason or "stop"
+        if reply.reasoning:
+            message["reasoning_content"] = reply.reasoning
+        prompt = reply.prompt_tokens
+        if prompt is None:
+            prompt = max(1, len(json.dumps(body.get("messages", []))) // 4)
+        completion = 20 if reply.completion_tokens is None else reply.completion_tokens
+        return {
+            "id": "chatcmpl-" + secrets.token_hex(8),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model") or MODEL_ID,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                      "total_tokens": prompt + completion},
+        }
+
+
+@pytest.fixture
+def scripted_model(monkeypatch):
+    """A running ScriptedModel; WORKMODE_MODEL_BASE_URL points at it (settings reset)."""
+    from services.config import reset_settings
+
+    model = ScriptedModel().start()
+    monkeypatch.setenv("WORKMODE_MODEL_BASE_URL", model.url)
+    reset_settings()
+    try:
+        yield model
+    finally:
+        model.stop()
+        reset_settings()
