@@ -149,3 +149,4 @@ from services.cli_admin import approvals, jobs  # noqa: E402
 
 main.add_command(jobs)
 main.add_command(approvals)
+import services.cli_model  # noqa: E402,F401  (registers `workmode model`)

@@ -54,6 +54,50 @@ class Settings(BaseSettings):
     task_time_limit_s: int = 600
     fault_point: str = ""  # tests only: SIGKILL the process at this named crash point
 
+    # Google (Gmail, Calendar): an OAuth 2.0 "web application" client from the Google Cloud console.
+    google_client_id: str = ""
+    google_client_secret: SecretStr = SecretStr("")
+    google_redirect_url: str = ""  # e.g. https://workmode.example.com/oauth/google/callback
+    google_api_base_url: str = ""  # empty: Google's hosts. Tests: one local server for APIs and OAuth.
+    google_timeout_s: float = 30.0
+
+    # Jira connector: the site, and a site-wide account used for people who have not connected
+    # their own (`workmode connect jira`). Cloud: email + API token. Data Center: a PAT.
+    jira_url: str = ""  # e.g. https://acme.atlassian.net or https://jira.acme.internal; empty: not configured
+    jira_email: str = ""
+    jira_api_token: SecretStr = SecretStr("")
+    jira_pat: SecretStr = SecretStr("")
+    jira_timeout_s: float = 30.0
+
+    # Slack connector (the agent's slack_* tools): the bot token from the app installation.
+    slack_bot_token: SecretStr = SecretStr("")  # xoxb-…; empty: not configured
+    slack_api_url: str = "https://slack.com/api/"  # tests point this at a local Slack Web API
+    slack_timeout_s: float = 30.0
+
+    # Slack app (/work, approval buttons, App Home): same app and bot token as above, plus the
+    # signing secret (HTTP mode, /slack/events) or an app-level token (Socket Mode, xapp-…).
+    slack_signing_secret: SecretStr = SecretStr("")
+    slack_app_token: SecretStr = SecretStr("")
+    slack_update_interval_s: float = 1.0  # a job's thread message is edited at most this often
+
+    # Web approval queue and REST API (`workmode api`).
+    public_url: str = "http://127.0.0.1:8000"  # how people reach the web app (sign-in links, OIDC redirect)
+    session_max_age_s: int = 12 * 3600
+    cookie_secure: bool | None = None  # None: Secure cookies in production only
+    login_links: bool | None = None  # one-time sign-in links (`workmode login-link`); None: off in production
+    login_link_ttl_s: int = 900
+    oidc_issuer: str = ""  # e.g. https://accounts.google.com; empty: OpenID Connect sign-in is off
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_scopes: str = "openid email profile"
+    ready_timeout_s: float = 2.0  # /readyz: per dependency
+
+    # Metrics (services/metrics.py). The API serves /metrics; a Celery worker serves its own on this
+    # port (0: off), gathering its pool processes' counters from files in `metrics_dir`.
+    metrics_port: int = 0
+    metrics_host: str = "0.0.0.0"
+    metrics_dir: str = ""  # empty: a fresh temporary directory per worker
+
     @model_validator(mode="after")
     def _secret_outside_development(self) -> "Settings":
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session
 
+from services import notify
 from services.store.models import Event
 
 
@@ -20,4 +21,5 @@ def record(
 ) -> Event:
     event = Event(job_id=job_id, kind=kind, action_id=action_id, actor=actor, data=data)
     session.add(event)
+    notify.changed(session, job_id, kind)  # cheap: marks the job; Slack is told after commit
     return event

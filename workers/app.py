@@ -10,7 +10,7 @@ from services.config import get_settings
 
 def make_app() -> Celery:
     settings = get_settings()
-    app = Celery("workmode", broker=settings.broker_url, include=["workers.tasks"])
+    app = Celery("workmode", broker=settings.broker_url, include=["workers.tasks", "workers.notify_tasks"])
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -28,6 +28,7 @@ def make_app() -> Celery:
             "workmode.agent.*": {"queue": "agent"},
             "workmode.actions.*": {"queue": "actions"},
             "workmode.reconcile": {"queue": "maintenance"},
+            "workmode.notify.*": {"queue": "maintenance"},
         },
         beat_schedule={"reconcile": {"task": "workmode.reconcile", "schedule": 60.0}},
         worker_hijack_root_logger=False,
@@ -44,3 +45,4 @@ def _transport_options(settings) -> dict:
 
 
 celery_app = make_app()
+import workers.metrics  # noqa: E402,F401  (a real worker serves /metrics on WORKMODE_METRICS_PORT)

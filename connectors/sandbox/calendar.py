@@ -1,21 +1,20 @@
 """Sandbox calendars, read side: list events, free/busy, and finding a common slot across zones."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Optional
 
-from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from connectors.base import Connector, NotPermitted, ToolContext, ToolError, ToolResult
 from connectors.sandbox.common import (
-    check_emails, local_iso, org_principals, page_offset, parse_time, principal_by_email, zone,
+    check_emails, local_iso, org_principals, page_offset, parse_time, principal_by_email,
 )
 from connectors.sandbox.models import SandboxEvent as Event
+from connectors.shapes.calendar import FreeBusyArgs, ListArgs, SlotArgs
+from connectors.shapes.slots import describe, find_slots, merge_busy
 from services.store.models import utcnow
 
-WORK_START, WORK_END = time(9, 0), time(17, 30)
-STEP = timedelta(minutes=15)
 MAX_WINDOW = timedelta(days=62)
 
 
@@ -42,24 +41,6 @@ def event_dict(e: Event, tz: str) -> dict:
             "description": e.description, "status": "cancelled" if e.cancelled else "confirmed"}
 
 
-def _busy(events: list[Event], pad: timedelta = timedelta(0)) -> list[tuple[datetime, datetime]]:
-    merged: list[list[datetime]] = []
-    for lo, hi in sorted((e.start - pad, e.end + pad) for e in events):
-        if merged and lo <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
-    return [(lo, hi) for lo, hi in merged]
-
-
-class ListArgs(BaseModel):
-    calendar: Optional[str] = Field(None, description="Calendar owner's email; omit for your own calendar.")
-    time_min: Optional[str] = Field(None, description="ISO 8601 start of the range (default now). Naive = your time zone.")
-    time_max: Optional[str] = Field(None, description="ISO 8601 end of the range (default 7 days after time_min).")
-    max_results: int = Field(50, ge=1, le=250, description="Events per page.")
-    page_token: Optional[str] = Field(None, description="next_page_token from a previous call.")
-
-
 def calendar_list_events(ctx: ToolContext, args: ListArgs) -> ToolResult:
     """List events on a calendar in a time range; times are shown in your time zone."""
     email = check_emails([args.calendar], "calendar")[0] if args.calendar else ctx.principal_email
@@ -76,12 +57,6 @@ def calendar_list_events(ctx: ToolContext, args: ListArgs) -> ToolResult:
     return ToolResult(data, untrusted=others, source=f"calendar_list_events:{email}" if others else None)
 
 
-class FreeBusyArgs(BaseModel):
-    emails: list[str] = Field(..., min_length=1, description="People whose busy times you want.")
-    time_min: str = Field(..., description="ISO 8601 start of the range. Naive = your time zone.")
-    time_max: str = Field(..., description="ISO 8601 end of the range.")
-
-
 def calendar_freebusy(ctx: ToolContext, args: FreeBusyArgs) -> ToolResult:
     """Busy intervals of several people (no event details), in your time zone."""
     lo, hi = window(ctx, args.time_min, args.time_max)
@@ -95,27 +70,8 @@ def calendar_freebusy(ctx: ToolContext, args: FreeBusyArgs) -> ToolResult:
         mine = [e for e in events if e.calendar == email or email in e.attendees]
         out[email] = {"time_zone": people[email].time_zone, "busy": [
             {"start": local_iso(max(a, lo), ctx.time_zone), "end": local_iso(min(b, hi), ctx.time_zone)}
-            for a, b in _busy(mine)]}
+            for a, b in merge_busy((e.start, e.end) for e in mine)]}
     return ToolResult({"time_zone": ctx.time_zone, "calendars": out})
-
-
-class SlotArgs(BaseModel):
-    attendees: list[str] = Field(..., description="Emails of the people to meet (you are always included).")
-    duration_minutes: int = Field(..., ge=5, le=480, description="Meeting length in minutes.")
-    window_start: str = Field(..., description="ISO 8601 start of the search window. Naive = your time zone.")
-    window_end: str = Field(..., description="ISO 8601 end of the search window.")
-    buffer_minutes: int = Field(0, ge=0, le=120, description="Free time required before and after the meeting.")
-    max_results: int = Field(10, ge=1, le=50, description="How many slots to return at most.")
-
-
-def _in_hours(start: datetime, end: datetime, tz: str) -> bool:
-    a, b = start.astimezone(zone(tz)), end.astimezone(zone(tz))
-    return a.weekday() < 5 and a.date() == b.date() and a.time() >= WORK_START and b.time() <= WORK_END
-
-
-def _fmt_local(start: datetime, end: datetime, tz: str) -> str:
-    a, b = start.astimezone(zone(tz)), end.astimezone(zone(tz))
-    return f"{a:%a %d %b %H:%M}–{b:%H:%M} {a.tzname()} ({tz})"
 
 
 def calendar_find_slots(ctx: ToolContext, args: SlotArgs) -> ToolResult:
@@ -128,20 +84,12 @@ def calendar_find_slots(ctx: ToolContext, args: SlotArgs) -> ToolResult:
     unknown = [e for e in emails if e not in people]
     pad, dur = timedelta(minutes=args.buffer_minutes), timedelta(minutes=args.duration_minutes)
     events = events_between(ctx, lo - pad, hi + pad)
-    busy = {e: _busy([ev for ev in events if ev.calendar == e or e in ev.attendees], pad) for e in known}
-    slots: list[dict] = []
-    epoch = datetime(2000, 1, 1, tzinfo=lo.tzinfo)
-    s = lo + (-(lo - epoch)) % STEP  # first quarter-hour at or after lo
-    while s + dur <= hi and len(slots) < args.max_results:
-        e = s + dur
-        ok = all(_in_hours(s, e, people[p].time_zone) and not any(a < e and s < b for a, b in busy[p])
-                 for p in known)
-        if ok:
-            slots.append({"start": local_iso(s, ctx.time_zone), "end": local_iso(e, ctx.time_zone),
-                          "local": {p: _fmt_local(s, e, people[p].time_zone) for p in known}})
-            s = e
-        else:
-            s += STEP
+    busy = {p: [(ev.start, ev.end) for ev in events if ev.calendar == p or p in ev.attendees] for p in known}
+    zones = {p: people[p].time_zone for p in known}
+    found = find_slots(window_start=lo, window_end=hi, duration=dur, busy=busy, zones=zones, buffer=pad,
+                       max_results=args.max_results)
+    slots = [{"start": local_iso(s, ctx.time_zone), "end": local_iso(e, ctx.time_zone),
+              "local": {p: describe(s, e, zones[p]) for p in known}} for s, e in found]
     data = {"time_zone": ctx.time_zone, "duration_minutes": args.duration_minutes, "attendees": emails,
             "slots": slots, "unknown_attendees": unknown}
     if unknown:

@@ -5,12 +5,12 @@ import uuid
 from datetime import datetime
 from typing import Optional
 
-from pydantic import BaseModel, Field
 from sqlmodel import func, select
 
 from connectors.base import Connector, NotFound, NotPermitted, Preview, ToolContext, ToolError, ToolResult
 from connectors.sandbox.common import applied, org_principals, page_offset, replay, verify_effect
 from connectors.sandbox.models import SandboxChannel as Channel, SandboxChatMessage as ChatMsg
+from connectors.shapes.chat import DmArgs, FindUserArgs, HistoryArgs, PostArgs, ThreadArgs
 from services.store.models import Principal, utcnow
 
 
@@ -48,12 +48,6 @@ def _msg(m: ChatMsg, people: dict[str, Principal], replies: int = 0) -> dict:
     return out
 
 
-class HistoryArgs(BaseModel):
-    channel: str = Field(..., description="Channel name ('#general' or 'general') or id (C…/D…).")
-    limit: int = Field(20, ge=1, le=200, description="Messages per page, newest first.")
-    cursor: Optional[str] = Field(None, description="next_cursor from a previous call, for older messages.")
-
-
 def slack_history(ctx: ToolContext, args: HistoryArgs) -> ToolResult:
     """Read a channel's recent messages (top level, newest first, with reply counts)."""
     ch = channel_for(ctx, args.channel)
@@ -73,11 +67,6 @@ def slack_history(ctx: ToolContext, args: HistoryArgs) -> ToolResult:
     return ToolResult(data, untrusted=others, source=f"slack_history:{ch.id}" if others else None)
 
 
-class ThreadArgs(BaseModel):
-    channel: str = Field(..., description="Channel name or id.")
-    thread_ts: str = Field(..., description="ts of the thread's parent message.")
-
-
 def slack_thread(ctx: ToolContext, args: ThreadArgs) -> ToolResult:
     """Read a thread: the parent message and its replies, oldest first."""
     ch = channel_for(ctx, args.channel)
@@ -92,27 +81,12 @@ def slack_thread(ctx: ToolContext, args: ThreadArgs) -> ToolResult:
                       source=f"slack_thread:{ch.id}:{args.thread_ts}" if others else None)
 
 
-class FindUserArgs(BaseModel):
-    email: str = Field(..., description="The person's email address.")
-
-
 def slack_find_user(ctx: ToolContext, args: FindUserArgs) -> ToolResult:
     """Look up a workspace member by email: Slack id, name, time zone."""
     p = org_principals(ctx.session, ctx.org_id).get(args.email.strip().lower())
     if p is None or not p.slack_user_id:
         raise NotFound(f"no Slack user with email {args.email!r}")
     return ToolResult({"id": p.slack_user_id, "email": p.email, "name": p.name, "time_zone": p.time_zone})
-
-
-class PostArgs(BaseModel):
-    channel: str = Field(..., description="Channel name ('#eng') or id.")
-    text: str = Field(..., min_length=1, description="Message text (Slack mrkdwn).")
-    thread_ts: Optional[str] = Field(None, description="Reply in this thread (parent's ts); omit for top level.")
-
-
-class DmArgs(BaseModel):
-    user: str = Field(..., description="Recipient's email or Slack user id (U…).")
-    text: str = Field(..., min_length=1, description="Message text (Slack mrkdwn).")
 
 
 def _post(ctx: ToolContext, ch: Channel, text: str, thread_ts: Optional[str]) -> dict:

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Optional
 
-from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from connectors.base import Connector, NotFound, ToolContext, ToolError, ToolResult
 from connectors.sandbox.common import local_iso, page_offset, parse_time
+from connectors.shapes.mail import NoArgs, SearchArgs, ThreadArgs
 from connectors.sandbox.models import SandboxMailMessage as Msg, SandboxMailThread as Thread
 from services.store.models import utcnow
 
@@ -95,14 +94,6 @@ def _thread(ctx: ToolContext, thread_id: str) -> tuple[Thread, list[Msg]]:
 
 
 # ---------------------------------------------------------------- read tools
-class SearchArgs(BaseModel):
-    query: str = Field("", description='Gmail search, e.g. \'from:ops@globex.example is:unread newer_than:7d "order sync"\'. '
-                       "Operators: from: to: cc: subject: label: in:inbox|sent|drafts|anywhere is:unread|read|important "
-                       "newer_than:Nd older_than:Nd after:YYYY/MM/DD before:YYYY/MM/DD, -negation, quoted phrases, words.")
-    max_results: int = Field(20, ge=1, le=100, description="Messages per page (1-100).")
-    page_token: Optional[str] = Field(None, description="next_page_token from a previous call, for the next page.")
-
-
 def gmail_search(ctx: ToolContext, args: SearchArgs) -> ToolResult:
     """Search the requester's mailbox with Gmail query syntax. Returns message summaries, newest first."""
     match = _compile(args.query, ctx, utcnow())
@@ -114,10 +105,6 @@ def gmail_search(ctx: ToolContext, args: SearchArgs) -> ToolResult:
             "next_page_token": str(start + args.max_results) if more else None}
     others = any(m.from_addr != ctx.principal_email for m in page)
     return ToolResult(data, untrusted=others, source="gmail_search" if others else None)
-
-
-class ThreadArgs(BaseModel):
-    thread_id: str = Field(..., description="Thread id from gmail_search.")
 
 
 def gmail_read_thread(ctx: ToolContext, args: ThreadArgs) -> ToolResult:
@@ -132,10 +119,6 @@ def gmail_read_thread(ctx: ToolContext, args: ThreadArgs) -> ToolResult:
     others = any(m.from_addr != me for m in msgs)
     return ToolResult({"thread_id": thread.id, "subject": thread.subject, "messages": out},
                       untrusted=others, source=f"gmail_read_thread:{thread.id}" if others else None)
-
-
-class NoArgs(BaseModel):
-    pass
 
 
 def gmail_list_labels(ctx: ToolContext, args: NoArgs) -> ToolResult:

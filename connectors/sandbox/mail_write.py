@@ -1,64 +1,21 @@
 """Sandbox mailbox writes: drafts, sending (with delivery to colleagues), labels, archive."""
 from __future__ import annotations
 
-import re
 import uuid
-from typing import Optional
 
-from pydantic import BaseModel, Field, field_validator
 from sqlmodel import select
 
-from connectors.base import Connector, Preview, ToolContext, ToolError, ToolResult
+from connectors.base import Connector, ToolContext, ToolError, ToolResult
 from connectors.sandbox.common import applied, check_emails, org_principals, replay, verify_effect
 from connectors.sandbox.mail import SYSTEM_LABELS, _thread
 from connectors.sandbox.models import SandboxMailMessage as Msg, SandboxMailThread as Thread
+from connectors.shapes.mail import (
+    ArchiveArgs, DraftArgs, LabelArgs, SendArgs, archive_preview, draft_preview, labels_preview, reply_subject,
+    send_preview,
+)
 from services.store.models import utcnow
 
 _FIXED = {"SENT", "DRAFT"}
-
-
-def _as_list(value):
-    if isinstance(value, str):
-        return [v for v in re.split(r"[,;]\s*", value) if v.strip()]
-    return value
-
-
-def reply_subject(subject: str, thread_id: Optional[str]) -> str:
-    if thread_id and not re.match(r"(?i)re:", subject.strip()):
-        return "Re: " + subject.strip()
-    return subject.strip()
-
-
-class DraftArgs(BaseModel):
-    to: list[str] = Field(default_factory=list, description="Recipient email addresses.")
-    cc: list[str] = Field(default_factory=list, description="Cc email addresses.")
-    subject: str = Field(..., min_length=1, description="Subject. For a reply, the thread's subject ('Re: ' is added).")
-    body: str = Field(..., description="Plain-text body, exactly as it will be sent.")
-    thread_id: Optional[str] = Field(None, description="Thread to reply in (from gmail_search); omit for a new thread.")
-
-    _lists = field_validator("to", "cc", mode="before")(_as_list)
-
-
-class SendArgs(BaseModel):
-    to: list[str] = Field(..., min_length=1, description="Recipient email addresses (at least one).")
-    cc: list[str] = Field(default_factory=list, description="Cc email addresses.")
-    bcc: list[str] = Field(default_factory=list, description="Bcc email addresses (hidden from other recipients).")
-    subject: str = Field(..., min_length=1, description="Subject. For a reply, the thread's subject ('Re: ' is added).")
-    body: str = Field(..., description="Plain-text body, exactly as it will be sent.")
-    thread_id: Optional[str] = Field(None, description="Thread to reply in (from gmail_search); omit for a new thread.")
-
-    _lists = field_validator("to", "cc", "bcc", mode="before")(_as_list)
-
-
-def _email_preview(args: DraftArgs | SendArgs, title: str) -> Preview:
-    fields = {"From": "me (the requester's mailbox)", "To": list(args.to)}
-    for label, value in (("Cc", args.cc), ("Bcc", getattr(args, "bcc", []))):
-        if value:
-            fields[label] = list(value)
-    fields["Subject"] = reply_subject(args.subject, args.thread_id)
-    if args.thread_id:
-        fields["In reply to"] = f"the last message of thread {args.thread_id}"
-    return Preview("email", f"{title}: {fields['Subject']}", fields, args.body)
 
 
 def _compose(ctx: ToolContext, args: DraftArgs | SendArgs, *, draft: bool) -> dict:
@@ -127,16 +84,6 @@ def gmail_send(ctx: ToolContext, args: SendArgs) -> ToolResult:
     return applied(ctx, "gmail_send", _compose(ctx, args, draft=False))
 
 
-class LabelArgs(BaseModel):
-    thread_id: str = Field(..., description="Thread id from gmail_search.")
-    add: list[str] = Field(default_factory=list, description="Labels to add, e.g. ['IMPORTANT', 'Follow up'].")
-    remove: list[str] = Field(default_factory=list, description="Labels to remove, e.g. ['UNREAD', 'INBOX'].")
-
-
-class ArchiveArgs(BaseModel):
-    thread_id: str = Field(..., description="Thread id from gmail_search.")
-
-
 def _norm(label: str) -> str:
     upper = label.strip().upper()
     if upper in _FIXED:
@@ -180,11 +127,8 @@ def gmail_archive(ctx: ToolContext, args: ArchiveArgs) -> ToolResult:
 
 def register(c: Connector) -> None:
     c.write("gmail_create_draft", DraftArgs, verify=verify_effect, recipient_fields=("to", "cc"),
-            preview=lambda a: _email_preview(a, "Save draft"))(gmail_create_draft)
+            preview=draft_preview)(gmail_create_draft)
     c.write("gmail_send", SendArgs, verify=verify_effect, recipient_fields=("to", "cc", "bcc"),
-            preview=lambda a: _email_preview(a, "Send email"))(gmail_send)
-    c.write("gmail_modify_labels", LabelArgs, verify=verify_effect, preview=lambda a: Preview(
-        "labels", f"Change labels on thread {a.thread_id}", {"Thread": a.thread_id, "Add": a.add,
-                                                               "Remove": a.remove}))(gmail_modify_labels)
-    c.write("gmail_archive", ArchiveArgs, verify=verify_effect, preview=lambda a: Preview(
-        "labels", f"Archive thread {a.thread_id}", {"Thread": a.thread_id, "Remove": ["INBOX"]}))(gmail_archive)
+            preview=send_preview)(gmail_send)
+    c.write("gmail_modify_labels", LabelArgs, verify=verify_effect, preview=labels_preview)(gmail_modify_labels)
+    c.write("gmail_archive", ArchiveArgs, verify=verify_effect, preview=archive_preview)(gmail_archive)

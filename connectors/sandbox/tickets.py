@@ -1,7 +1,6 @@
 """Sandbox issue tracker, read side: the Jira tools jira_search (JQL subset) and jira_get_issue."""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from connectors.base import Connector, NotFound, ToolContext, ToolResult
@@ -9,6 +8,7 @@ from connectors.sandbox.common import local_iso
 from connectors.sandbox.jql import compile_jql, sort_key
 from connectors.sandbox.models import SandboxComment as Comment, SandboxIssue as Issue
 from connectors.sandbox.models import SandboxTransition as Transition
+from connectors.shapes.tickets import GetArgs, SearchArgs
 from services.store.models import utcnow
 
 
@@ -36,15 +36,6 @@ def transitions_of(ctx: ToolContext, issue: Issue) -> list[Transition]:
         Transition.project_id == issue.project_id, Transition.from_status == issue.status).order_by(Transition.id)))
 
 
-class SearchArgs(BaseModel):
-    jql: str = Field("", description='JQL, e.g. \'project = OPS AND status in ("To Do", "In Progress") AND '
-                     'assignee = currentUser() ORDER BY priority DESC\'. Supports =, !=, ~, in, not in, is EMPTY, '
-                     'AND, OR, ORDER BY; fields project, status, assignee, reporter, type, priority, labels, '
-                     'summary, text, created, updated.')
-    max_results: int = Field(20, ge=1, le=100, description="Issues per page (1-100).")
-    start_at: int = Field(0, ge=0, description="Index of the first issue to return (for paging).")
-
-
 def jira_search(ctx: ToolContext, args: SearchArgs) -> ToolResult:
     """Search issues with JQL. Returns issue summaries and the total count (page with start_at)."""
     match, order = compile_jql(args.jql, ctx.principal_email, utcnow(), ctx.time_zone)
@@ -62,10 +53,6 @@ def jira_search(ctx: ToolContext, args: SearchArgs) -> ToolResult:
             "issues": [issue_summary(i, ctx.time_zone) for i in page]}
     others = any(i.reporter != ctx.principal_email for i in page)
     return ToolResult(data, untrusted=others, source="jira_search" if others else None)
-
-
-class GetArgs(BaseModel):
-    key: str = Field(..., description="Issue key, e.g. OPS-12.")
 
 
 def jira_get_issue(ctx: ToolContext, args: GetArgs) -> ToolResult:

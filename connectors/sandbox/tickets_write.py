@@ -1,19 +1,14 @@
 """Sandbox issue tracker, write side: create issues, comment, transition, assign."""
 from __future__ import annotations
 
-from typing import Literal, Optional
-
-from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from connectors.base import Connector, NotFound, Preview, ToolContext, ToolError, ToolResult
 from connectors.sandbox.common import applied, principal_by_email, replay, verify_effect
 from connectors.sandbox.models import SandboxComment as Comment, SandboxIssue as Issue, SandboxProject as Project
 from connectors.sandbox.tickets import get_issue, transitions_of
+from connectors.shapes.tickets import AssignArgs, CommentArgs, CreateArgs, TransitionArgs
 from services.store.models import utcnow
-
-IssueType = Literal["Task", "Bug", "Story", "Epic"]
-Priority = Literal["Highest", "High", "Medium", "Low", "Lowest"]
 
 
 def _person(ctx: ToolContext, email: str, field: str) -> str:
@@ -21,31 +16,6 @@ def _person(ctx: ToolContext, email: str, field: str) -> str:
     if p is None:
         raise ToolError(f"{field}: {email!r} is not a user of this Jira site (use a colleague's email)")
     return p.email
-
-
-class CreateArgs(BaseModel):
-    project: str = Field(..., description="Project key, e.g. OPS.")
-    issue_type: IssueType = Field("Task", description="Task, Bug, Story or Epic.")
-    summary: str = Field(..., min_length=1, max_length=255, description="One-line title.")
-    description: str = Field("", description="Details (plain text).")
-    assignee: Optional[str] = Field(None, description="Assignee's email; omit to leave unassigned.")
-    labels: list[str] = Field(default_factory=list, description="Labels (no spaces), e.g. ['q3', 'customer'].")
-    priority: Priority = Field("Medium", description="Highest, High, Medium, Low or Lowest.")
-
-
-class CommentArgs(BaseModel):
-    key: str = Field(..., description="Issue key, e.g. OPS-12.")
-    body: str = Field(..., min_length=1, description="Comment text.")
-
-
-class TransitionArgs(BaseModel):
-    key: str = Field(..., description="Issue key, e.g. OPS-12.")
-    transition: str = Field(..., description="Transition name as listed by jira_get_issue, e.g. 'Start Progress'.")
-
-
-class AssignArgs(BaseModel):
-    key: str = Field(..., description="Issue key, e.g. OPS-12.")
-    assignee: Optional[str] = Field(..., description="Assignee's email, or null to unassign.")
 
 
 def jira_create_issue(ctx: ToolContext, args: CreateArgs) -> ToolResult:

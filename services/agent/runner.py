@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session
 
-from services import events
+from services import events, metrics
 from services.agent.calls import process_calls
 from services.agent.toolbox import job_tools
 from services.agent.transcript import unanswered_calls
@@ -53,7 +53,9 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
         slice_end = time.monotonic() + get_settings().step_slice_s
         try:
             while True:
+                started = time.perf_counter()
                 outcome = step(session, job, client)
+                metrics.observe_step(outcome, started)
                 session.commit()
                 if outcome != "continue":
                     return outcome

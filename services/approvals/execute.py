@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from connectors.base import CannotVerify, RateLimited, ToolError, TransientError, args_hash
 from connectors.registry import get_connector
-from services import events
+from services import events, metrics
 from services.agent.calls import tool_context
 from services.agent.transcript import maybe_resume, tool_message
 from services.dispatch import enqueue_execute
@@ -135,6 +135,7 @@ def settle(session: Session, action: Action, status: ActionStatus, *, result: An
     ).rowcount
     if won != 1:
         return
+    metrics.action_settled(status.value)
     events.record(session, action.job_id, f"action_{status.value}", action_id=action.id, tool=action.tool,
                   error=error, verified=verified)
     tool_message(session, action.job_id, action.tool_call_id, action.tool, _tell_model(action, status, result, error))

@@ -25,6 +25,7 @@ from typing import Any
 import openai
 from openai import OpenAI
 
+from services import metrics
 from services.config import Settings, get_settings
 from services.model import jsonmode
 from services.model.errors import ModelError, ModelUnavailable
@@ -135,7 +136,9 @@ class ModelClient:
         for attempt in range(attempts):
             try:
                 response = self._send(request)
-                return self._parse(response, json_mode)
+                turn = self._parse(response, json_mode)
+                metrics.count_tokens(turn.prompt_tokens, turn.completion_tokens)
+                return turn
             except _Retryable as exc:
                 last_reason = exc.reason
                 delay = self._backoff(attempt, exc.retry_after)
@@ -183,7 +186,7 @@ class ModelClient:
 
     def _send(self, request: dict):
         try:
-            with self._limiter.slot():
+            with self._limiter.slot(), metrics.model_request():
                 return self._client.chat.completions.create(**request)
         except openai.APITimeoutError:
             raise _Retryable(f"timed out after {self.settings.model_timeout_s:g} s") from None

@@ -192,3 +192,29 @@ class TriageItem(SQLModel, table=True):
     job_id: Optional[str] = None
     category: Optional[str] = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token (Bearer). Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_token"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    principal_id: str = Field(foreign_key="principal.id", index=True)
+    name: str
+    token_hash: str = Field(index=True, unique=True)
+    prefix: str  # first characters, so a person can tell their tokens apart
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None
+
+
+class LoginLink(SQLModel, table=True):
+    """A one-time sign-in link (development): single use, short expiry, stored hashed."""
+
+    __tablename__ = "login_link"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    principal_id: str = Field(foreign_key="principal.id", index=True)
+    token_hash: str = Field(index=True, unique=True)
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,470 @@
+"""Engine benchmark: durable Workmode against a bare agent loop, in the same run.
+
+    .venv/bin/python bench/engine.py [--jobs 20] [--warmup 3] [--profile] [--keep-db]
+    make bench
+
+The job: 11 steps = 6 model turns + 5 read tool calls (gmail_search, gmail_list_labels,
+calendar_list_events, jira_search, slack_history; the 6th turn is the final answer), against a
+zero-latency scripted OpenAI-compatible server (tests/fakes/model_server.py) running in its own
+process. Its reply is computed from the request: the number of assistant messages in it picks
+the next scripted turn, so any number of jobs can run in any order.
+
+- **bare**: a loop on the `openai` client, no persistence. Per turn it sends the same request
+  shape Workmode sends (system prompt, same tool specs, same transcript growth), and runs each
+  read tool in-process through the same code Workmode uses (`services.agent.calls.run_read`:
+  a fresh session on the same PostgreSQL sandbox world, the tool, commit), truncating and
+  fencing the result exactly like the prompt builder. What it leaves out is orchestration:
+  jobs, transcript and event rows, version bumps, claims, the broker, the Redis model limiter.
+- **workmode**: a scratch PostgreSQL database (`workmode_bench_<hex>`, dropped afterwards),
+  Redis broker on db 7, one real worker process (`celery ... worker -P solo -c 1`).
+  `batch`: all N jobs created at once, wall time = first create → last `finished_at`.
+  `serial`: one job at a time, latency = `created_at` → `finished_at` (both stamped in the store).
+
+The ratio is workmode(batch) steps/s over bare steps/s; the target is ≥ 0.5. Results go to
+bench/results/engine-<timestamp>.json. `--profile` runs the worker under cProfile and prints
+where the worker's time goes per step.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "bench" / "results"
+PG_ADMIN = os.environ.get("WORKMODE_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("WORKMODE_BENCH_REDIS", "redis://127.0.0.1:6379/7")
+
+PROMPT = "Give me a morning briefing: inbox, labels, my calendar, open OPS tickets and #support."
+READS: list[tuple[str, dict]] = [
+    ("gmail_search", {"query": "in:inbox newer_than:14d", "max_results": 10}),
+    ("gmail_list_labels", {}),
+    ("calendar_list_events", {"max_results": 20}),
+    ("jira_search", {"jql": "project = OPS AND status != Done ORDER BY priority DESC", "max_results": 10}),
+    ("slack_history", {"channel": "#support", "limit": 10}),
+]
+FINAL = "Briefing: 3 threads need you, 2 meetings today, OPS-19 is the top ticket, #support is quiet."
+MODEL_TURNS = len(READS) + 1
+STEPS = MODEL_TURNS + len(READS)  # 11
+
+
+# ------------------------------------------------------------------------------- model server
+def reply_for(body: dict):
+    """The next scripted turn, from the number of assistant messages already in the request."""
+    from tests.fakes.model_server import text, tool_calls
+
+    n = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
+    if n < len(READS):
+        return tool_calls(READS[n])
+    return text(FINAL)
+
+
+def serve_model() -> None:
+    """Subprocess entry point: run the scripted server until stdin closes; print its URL first."""
+    import socketserver
+
+    from tests.fakes.model_server import ScriptedModel, dynamic
+
+    # Zero latency means no Nagle: the handler writes headers and body separately, and with
+    # Nagle plus the client's delayed ACK every reply would stall ~40 ms.
+    socketserver.StreamRequestHandler.disable_nagle_algorithm = True
+    model = ScriptedModel()
+    model.requests = _Discard()  # do not keep every request body in memory
+    model.set_default(dynamic(reply_for))
+    model.start()
+    print(model.url, flush=True)
+    sys.stdin.read()
+    model.stop()
+
+
+class _Discard(list):
+    def append(self, _item) -> None:  # noqa: D401
+        pass
+
+
+class ModelServer:
+    def __enter__(self) -> "ModelServer":
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve-model"], cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http"):
+            raise RuntimeError("the scripted model server did not start")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+
+
+# ------------------------------------------------------------------------------- worker process
+def profiled_worker(out: str, argv: list[str]) -> None:
+    """Subprocess entry point: a celery worker under cProfile (solo pool: tasks run in this thread)."""
+    import cProfile
+
+    from celery.__main__ import main
+
+    sys.argv = ["celery", *argv]
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        main()
+    except SystemExit:
+        pass
+    finally:
+        prof.disable()
+        prof.dump_stats(out)
+
+
+class Worker:
+    ARGS = ["-A", "workers.app:celery_app", "worker", "-P", "solo", "-c", "1", "-Q", "agent,actions,maintenance",
+            "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "WARNING"]
+
+    def __init__(self, env: dict[str, str], log: Path, profile_out: Path | None):
+        self.env, self.log, self.profile_out = env, log, profile_out
+
+    def __enter__(self) -> "Worker":
+        if self.profile_out:
+            cmd = [sys.executable, __file__, "--profiled-worker", str(self.profile_out), "--", *self.ARGS]
+        else:
+            cmd = [sys.executable, "-m", "celery", *self.ARGS]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+        return self
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# ------------------------------------------------------------------------------- bench phases
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summary(name: str, jobs: int, steps: int, wall_s: float, latencies_s: list[float]) -> dict:
+    return {
+        "name": name, "jobs": jobs, "steps": steps, "wall_s": wall_s,
+        "steps_per_s": steps / wall_s if wall_s > 0 else float("nan"),
+        "ms_per_step": 1000 * wall_s / steps if steps else float("nan"),
+        "latency_p50_ms": 1000 * percentile(latencies_s, 50),
+        "latency_p95_ms": 1000 * percentile(latencies_s, 95),
+        "latencies_ms": [round(1000 * x, 2) for x in latencies_s],
+    }
+
+
+class Bare:
+    """The bare loop: openai client + the same read tools, nothing persisted."""
+
+    def __init__(self, model_url: str, principal, org):
+        from openai import OpenAI
+
+        from services.agent.toolbox import job_tools, tool_specs
+        from services.config import get_settings
+
+        self.settings = get_settings()
+        self.client = OpenAI(base_url=model_url, api_key="bench", max_retries=0, timeout=30)
+        self.tools = job_tools(org)
+        self.specs = tool_specs(self.tools)
+        self.principal = principal
+
+    def run_job(self) -> int:
+        from services.agent.calls import run_read
+        from services.agent.prompt import SYSTEM_PROMPT, fence, first_user_message, truncate
+        from services.store.models import utcnow
+
+        s = self.settings
+        job = SimpleNamespace(id=uuid.uuid4().hex, prompt=PROMPT)
+        messages: list[dict] = [{"role": "system", "content": SYSTEM_PROMPT},
+                                {"role": "user", "content": first_user_message(job, self.principal, utcnow())}]
+        steps = 0
+        seq = 0
+        while True:
+            resp = self.client.chat.completions.create(
+                model=s.model_name, messages=messages, max_tokens=s.model_max_output_tokens,
+                reasoning_effort=s.default_reasoning_effort, tools=self.specs, tool_choice="auto")
+            steps += 1
+            msg = resp.choices[0].message
+            if not msg.tool_calls:
+                assert msg.content == FINAL, msg.content
+                return steps
+            calls = [{"id": c.id, "name": c.function.name, "arguments": c.function.arguments} for c in msg.tool_calls]
+            messages.append({"role": "assistant", "content": msg.content or "", "tool_calls": [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                for c in calls]})
+            for call in calls:
+                ref = self.tools[call["name"]]
+                result = run_read(job, self.principal, ref, json.loads(call["arguments"] or "{}"))
+                seq += 1
+                content = truncate(result.as_text(), f"m:{seq}", s.tool_result_max_chars)
+                if result.untrusted:
+                    content = fence(content, result.source)
+                messages.append({"role": "tool", "tool_call_id": call["id"], "name": call["name"], "content": content})
+                steps += 1
+
+    def run(self, n: int) -> dict:
+        latencies, total = [], 0
+        t0 = time.perf_counter()
+        for _ in range(n):
+            j0 = time.perf_counter()
+            steps = self.run_job()
+            latencies.append(time.perf_counter() - j0)
+            assert steps == STEPS, steps
+            total += steps
+        return summary("bare loop", n, total, time.perf_counter() - t0, latencies)
+
+
+def create_jobs(principal, n: int) -> list[str]:
+    from sqlmodel import Session
+
+    from services.jobs.service import create_job
+    from services.store.db import get_engine
+
+    ids = []
+    with Session(get_engine(), expire_on_commit=False) as s:
+        for _ in range(n):
+            job = create_job(session=s, principal=principal, prompt=PROMPT)
+            s.commit()  # the advance task is sent after this commit
+            ids.append(job.id)
+    return ids
+
+
+def wait_done(ids: list[str], worker: Worker, timeout: float, poll_s: float) -> list:
+    from sqlmodel import Session, col, select
+
+    from services.store.db import get_engine
+    from services.store.models import FINAL_JOB_STATUSES, Job
+
+    deadline = time.monotonic() + timeout
+    with Session(get_engine(), expire_on_commit=False) as s:
+        while True:
+            jobs = list(s.exec(select(Job).where(col(Job.id).in_(ids)).execution_options(populate_existing=True)))
+            s.rollback()  # a fresh snapshot next time
+            if all(j.status in FINAL_JOB_STATUSES for j in jobs):
+                break
+            if not worker.alive():
+                raise RuntimeError(f"the worker died; see {worker.log}")
+            if time.monotonic() > deadline:
+                states = sorted({(j.status, j.steps) for j in jobs})
+                raise RuntimeError(f"jobs not done after {timeout:.0f} s: {states}; see {worker.log}")
+            time.sleep(poll_s)
+    bad = [j for j in jobs if j.status != "completed" or j.steps != STEPS or j.model_turns != MODEL_TURNS]
+    if bad:
+        j = bad[0]
+        raise RuntimeError(f"job {j.id} ended {j.status} with {j.steps} steps, {j.model_turns} turns: {j.error}")
+    return jobs
+
+
+def workmode_batch(principal, worker: Worker, n: int, timeout: float) -> dict:
+    t0 = datetime.now(timezone.utc)
+    ids = create_jobs(principal, n)
+    jobs = wait_done(ids, worker, timeout, poll_s=0.05)
+    end = max(j.finished_at for j in jobs)
+    latencies = [(j.finished_at - j.created_at).total_seconds() for j in jobs]
+    return summary("workmode (batch)", n, sum(j.steps for j in jobs), (end - t0).total_seconds(), latencies)
+
+
+def workmode_serial(principal, worker: Worker, n: int, timeout: float) -> dict:
+    latencies = []
+    for _ in range(n):
+        (job,) = wait_done(create_jobs(principal, 1), worker, timeout, poll_s=0.005)
+        latencies.append((job.finished_at - job.created_at).total_seconds())
+    return summary("workmode (serial)", n, n * STEPS, sum(latencies), latencies)
+
+
+# ------------------------------------------------------------------------------- profile report
+PHASES = [
+    ("advance task (whole job)", "services/agent/runner.py", "advance"),
+    ("step", "services/agent/runner.py", "step"),
+    ("  claim", "services/agent/runner.py", "claim"),
+    ("  job_tools", "services/agent/toolbox.py", "job_tools"),
+    ("  unanswered_calls", "services/agent/transcript.py", "unanswered_calls"),
+    ("  transcript()", "services/jobs/service.py", "transcript"),
+    ("  model_turn", "services/agent/turn.py", "model_turn"),
+    ("    tool_specs", "services/agent/toolbox.py", "tool_specs"),
+    ("    build_messages", "services/agent/prompt.py", "build_messages"),
+    ("    ModelClient.complete", "services/model/client.py", "complete"),
+    ("      HTTP request (openai)", "services/model/client.py", "_send"),
+    ("      limiter try_acquire", "services/model/limiter.py", "try_acquire"),
+    ("      limiter release", "services/model/limiter.py", "release"),
+    ("    transcript append", "services/agent/transcript.py", "append"),
+    ("  process_calls", "services/agent/calls.py", "process_calls"),
+    ("    run_read (tool + session)", "services/agent/calls.py", "run_read"),
+    ("    tool_message", "services/agent/transcript.py", "tool_message"),
+    ("  bump (update+refresh)", "services/jobs/service.py", "bump"),
+    ("  finish", "services/jobs/service.py", "finish"),
+    ("Session.commit", "sqlalchemy/orm/session.py", "commit"),
+    ("Session.refresh", "sqlalchemy/orm/session.py", "refresh"),
+    ("after-commit enqueue", "services/dispatch.py", "send_task"),
+    ("ModelClient.__init__", "services/model/client.py", "__init__"),
+    ("psycopg execute", "psycopg/cursor.py", "execute"),
+]
+
+
+def profile_report(path: Path, steps: int) -> list[dict]:
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    rows = []
+    for label, file_part, func in PHASES:
+        calls, cum = 0, 0.0
+        for (filename, _line, name), (cc, nc, _tt, ct, _callers) in stats.stats.items():
+            if name == func and filename.replace("\\", "/").endswith(file_part):
+                calls += nc
+                cum += ct
+        rows.append({"phase": label, "calls": calls, "cum_s": cum, "ms_per_step": 1000 * cum / steps if steps else 0})
+    return rows
+
+
+# ------------------------------------------------------------------------------- main
+def print_table(rows: list[dict], ratio: float, ratio_serial: float | None) -> None:
+    head = f"{'':20} {'jobs':>5} {'steps':>6} {'wall s':>8} {'steps/s':>9} {'ms/step':>8} {'p50 ms':>8} {'p95 ms':>8}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r['name']:20} {r['jobs']:>5} {r['steps']:>6} {r['wall_s']:>8.2f} {r['steps_per_s']:>9.1f} "
+              f"{r['ms_per_step']:>8.2f} {r['latency_p50_ms']:>8.1f} {r['latency_p95_ms']:>8.1f}")
+    print("-" * len(head))
+    verdict = "meets" if ratio >= 0.5 else "BELOW"
+    print(f"ratio workmode(batch) / bare = {ratio:.2f}x  ({verdict} the 0.5x target)")
+    if ratio_serial is not None:
+        print(f"ratio workmode(serial) / bare = {ratio_serial:.2f}x  (serial: one job at a time, broker hop included)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--jobs", type=int, default=20, help="jobs per measured phase (default 20)")
+    ap.add_argument("--warmup", type=int, default=3, help="warm-up jobs for each side (default 3)")
+    ap.add_argument("--no-serial", action="store_true", help="skip the one-job-at-a-time Workmode phase")
+    ap.add_argument("--profile", action="store_true", help="run the worker under cProfile and report phases")
+    ap.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds to wait for a phase's jobs")
+    args = ap.parse_args()
+    if args.jobs < 1:
+        ap.error("--jobs must be at least 1")
+
+    import redis
+    import sqlalchemy as sa
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    db_name = f"workmode_bench_{uuid.uuid4().hex[:8]}"
+    db_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + db_name
+    home = tempfile.mkdtemp(prefix="workmode-bench-")
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    broker = redis.Redis.from_url(REDIS)
+    broker.flushdb()  # db 7 is the benchmark's own: stale tasks from an aborted run must not linger
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
+    profile_out = RESULTS / f"worker-{stamp}.prof" if args.profile else None
+    log = RESULTS / f"worker-{stamp}.log"
+    try:
+        with ModelServer() as model:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("WORKMODE_")}
+            env.update({
+                "WORKMODE_ENVIRONMENT": "development", "WORKMODE_HOME": home,
+                "WORKMODE_DATABASE_URL": db_url, "WORKMODE_BROKER_URL": REDIS,
+                "WORKMODE_MODEL_BASE_URL": model.url, "WORKMODE_MODEL_NAME": "scripted-model",
+                "WORKMODE_MODEL_MAX_RETRIES": "0",
+            })
+            os.environ.update(env)
+            for key in [k for k in os.environ if k.startswith("WORKMODE_") and k not in env]:
+                del os.environ[key]
+            from sqlmodel import Session, select
+
+            from connectors.sandbox.seed import DEMO_EMAIL, seed_workspace
+            from services.config import reset_settings
+            from services.store.db import dispose_engines, get_engine
+            from services.store.migrate import upgrade
+            from services.store.models import Principal
+
+            reset_settings()
+            upgrade()
+            with Session(get_engine(), expire_on_commit=False) as s:
+                org = seed_workspace(s)
+                s.commit()
+                principal = s.exec(select(Principal).where(Principal.email == DEMO_EMAIL)).one()
+
+            bare = Bare(model.url, principal, org)
+            print(f"bench: {args.jobs} jobs x {STEPS} steps ({MODEL_TURNS} model turns, {len(READS)} reads); "
+                  f"warm-up {args.warmup}; db {db_name}; broker {REDIS}", flush=True)
+            bare.run(max(1, args.warmup))
+            bare_r = bare.run(args.jobs)
+            print(f"  bare loop: {bare_r['steps_per_s']:.1f} steps/s", flush=True)
+
+            with Worker(env, log, profile_out) as worker:
+                wait_done(create_jobs(principal, max(1, args.warmup)), worker, 120, 0.05)  # also: worker is up
+                batch = workmode_batch(principal, worker, args.jobs, args.timeout)
+                print(f"  workmode batch: {batch['steps_per_s']:.1f} steps/s", flush=True)
+                serial = None
+                if not args.no_serial:
+                    serial = workmode_serial(principal, worker, args.jobs, args.timeout)
+                    print(f"  workmode serial: {serial['steps_per_s']:.1f} steps/s", flush=True)
+            dispose_engines()
+    finally:
+        if not args.keep_db:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        admin.dispose()
+        broker.flushdb()
+        broker.close()
+
+    rows = [bare_r, batch] + ([serial] if serial else [])
+    ratio = batch["steps_per_s"] / bare_r["steps_per_s"]
+    ratio_serial = serial["steps_per_s"] / bare_r["steps_per_s"] if serial else None
+    print()
+    print_table(rows, ratio, ratio_serial)
+    profile = None
+    if profile_out and profile_out.exists():
+        worker_steps = STEPS * (max(1, args.warmup) + args.jobs * (1 if args.no_serial else 2))
+        profile = profile_report(profile_out, worker_steps)
+        print(f"\nworker profile ({worker_steps} steps, cumulative, overlapping; {profile_out}):")
+        for p in profile:
+            print(f"  {p['phase']:32} {p['calls']:>7} calls {p['ms_per_step']:>8.2f} ms/step")
+    out = RESULTS / f"engine-{stamp}.json"
+    out.write_text(json.dumps({
+        "timestamp": stamp, "jobs": args.jobs, "warmup": args.warmup, "steps_per_job": STEPS,
+        "model_turns_per_job": MODEL_TURNS, "reads": [name for name, _ in READS],
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
+                    "platform": platform.platform()},
+        "bare": bare_r, "workmode_batch": batch, "workmode_serial": serial,
+        "ratio": ratio, "ratio_serial": ratio_serial, "target": 0.5, "profile": profile,
+    }, indent=2))
+    print(f"\nresults: {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-model":
+        serve_model()
+    elif len(sys.argv) > 2 and sys.argv[1] == "--profiled-worker":
+        profiled_worker(sys.argv[2], sys.argv[sys.argv.index("--") + 1:])
+    else:
+        sys.exit(main())

@@ -1,0 +1,135 @@
+"""Jira, write side: create an issue, comment, transition by name, assign by email.
+
+Each write carries the action's id where Jira keeps it atomically with the change, so `verify`
+(verify.py) can tell after a crash whether it happened: a label `workmode-<action id>` on created
+issues, a comment property `workmode.action`, an issue property `workmode.transition` set by the
+transition itself. Assignment is idempotent and verified by reading the assignee.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from connectors.base import Preview, ToolContext, ToolError, ToolResult
+from connectors.jira.client import Jira, connect
+from connectors.jira.read import issue_key
+from connectors.shapes.tickets import AssignArgs, CommentArgs, CreateArgs, TransitionArgs
+
+COMMENT_PROPERTY = "workmode.action"
+TRANSITION_PROPERTY = "workmode.transition"
+
+
+def marker_label(action_id: str) -> str:
+    return f"workmode-{action_id}"
+
+
+def find_user(jira: Jira, email: str, field: str = "assignee") -> dict:
+    """The Jira user with this email (Cloud: by query, Data Center: by username/email search)."""
+    email = email.strip().lower()
+    found = jira.api.search_users(query=email, maxResults=20) if jira.cloud else \
+        jira.api.search_users(user=email, maxResults=20)
+    users = [u.raw for u in found]
+    exact = [u for u in users if (u.get("emailAddress") or "").lower() == email]
+    if len(exact) == 1:
+        return exact[0]
+    if not exact and len(users) == 1 and not users[0].get("emailAddress"):
+        return users[0]  # Cloud hides emails by the person's privacy setting; the search matched one
+    if not users:
+        raise ToolError(f"{field}: {email!r} is not a user of this Jira site (use a colleague's email)")
+    raise ToolError(f"{field}: {email!r} matches several Jira users; use their exact email")
+
+
+def user_ref(jira: Jira, user: Optional[dict]) -> dict:
+    """How Jira wants a user in a request body: accountId (Cloud) or name (Data Center)."""
+    if jira.cloud:
+        return {"accountId": user.get("accountId") if user else None}
+    return {"name": user.get("name") if user else None}
+
+
+def choose_transition(options: list[dict], wanted: str, key: str, status: str) -> dict:
+    w = wanted.strip().lower()
+    chosen = next((t for t in options if t["name"].lower() == w), None) or next(
+        (t for t in options if ((t.get("to") or {}).get("name") or "").lower() == w), None)
+    if chosen is None:
+        valid = "; ".join(f"'{t['name']}' (→ {(t.get('to') or {}).get('name')})" for t in options) or "none"
+        raise ToolError(f"'{wanted}' is not a valid transition for {key} in status '{status}'. "
+                        f"Valid transitions: {valid}")
+    return chosen
+
+
+def jira_create_issue(ctx: ToolContext, args: CreateArgs) -> ToolResult:
+    """Create an issue in a project; you are the reporter. Returns its key."""
+    labels = list(dict.fromkeys(label.strip() for label in args.labels if label.strip()))
+    if any(" " in label for label in labels):
+        raise ToolError("labels cannot contain spaces")
+    if ctx.action_id:
+        labels.append(marker_label(ctx.action_id))
+    fields = {"project": {"key": args.project.strip().upper()}, "issuetype": {"name": args.issue_type},
+              "summary": args.summary, "priority": {"name": args.priority}, "labels": labels}
+    if args.description:
+        fields["description"] = args.description
+    with connect(ctx) as jira:
+        if args.assignee:
+            fields["assignee"] = user_ref(jira, find_user(jira, args.assignee))
+        issue = jira.api.create_issue(fields=fields, prefetch=False)
+    return ToolResult({"key": issue.key, "id": str(issue.id)})
+
+
+def jira_comment(ctx: ToolContext, args: CommentArgs) -> ToolResult:
+    """Add a comment to an issue, as you."""
+    key = issue_key(args.key)
+    body: dict = {"body": args.body}
+    if ctx.action_id:
+        body["properties"] = [{"key": COMMENT_PROPERTY, "value": {"action_id": ctx.action_id}}]
+    with connect(ctx) as jira:
+        made = jira.rest("POST", f"issue/{key}/comment", body)
+    return ToolResult({"key": key, "comment_id": str(made["id"])})
+
+
+def jira_transition(ctx: ToolContext, args: TransitionArgs) -> ToolResult:
+    """Move an issue through the workflow by transition name (as listed by jira_get_issue)."""
+    key = issue_key(args.key)
+    with connect(ctx) as jira:
+        before = jira.api.issue(key, fields="status").raw["fields"]["status"]["name"]
+        chosen = choose_transition(jira.api.transitions(key), args.transition, key, before)
+        to = (chosen.get("to") or {}).get("name")
+        body: dict = {"transition": {"id": str(chosen["id"])}}
+        if ctx.action_id:
+            body["properties"] = [{"key": TRANSITION_PROPERTY, "value": {
+                "action_id": ctx.action_id, "transition": chosen["name"], "from": before, "to": to}}]
+        jira.rest("POST", f"issue/{key}/transitions", body)
+    return ToolResult({"key": key, "from": before, "to": to})
+
+
+def jira_assign(ctx: ToolContext, args: AssignArgs) -> ToolResult:
+    """Assign an issue to a colleague (by email), or unassign it with null."""
+    key = issue_key(args.key)
+    with connect(ctx) as jira:
+        user = find_user(jira, args.assignee) if args.assignee else None
+        jira.rest("PUT", f"issue/{key}/assignee", user_ref(jira, user))
+    return ToolResult({"key": key, "assignee": args.assignee.strip().lower() if args.assignee else None})
+
+
+# ---------------------------------------------------------------- previews (what a person approves)
+AS = "the connected Jira account"
+
+
+def create_preview(a: CreateArgs) -> Preview:
+    fields = {"Project": a.project.upper(), "Type": a.issue_type, "Summary": a.summary, "Priority": a.priority,
+              "Assignee": a.assignee or "Unassigned", "Reporter": AS}
+    if a.labels:
+        fields["Labels"] = list(a.labels)
+    return Preview("ticket", f"Create {a.issue_type} in {a.project.upper()}: {a.summary}", fields, a.description)
+
+
+def comment_preview(a: CommentArgs) -> Preview:
+    return Preview("comment", f"Comment on {a.key.upper()}", {"Issue": a.key.upper(), "Author": AS}, a.body)
+
+
+def transition_preview(a: TransitionArgs) -> Preview:
+    return Preview("ticket", f"Transition {a.key.upper()}: {a.transition}",
+                   {"Issue": a.key.upper(), "Transition": a.transition})
+
+
+def assign_preview(a: AssignArgs) -> Preview:
+    return Preview("ticket", f"Assign {a.key.upper()} to {a.assignee or 'nobody'}",
+                   {"Issue": a.key.upper(), "Assignee": a.assignee or "Unassigned"})

@@ -1,0 +1,100 @@
+"""Argument models and previews of the mail tools (gmail_*), shared by the sandbox and Gmail
+connectors: a tool has the same name, arguments and approval preview whichever connector serves it."""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from pydantic import BaseModel, Field, field_validator
+
+from connectors.base import Preview
+
+
+def _as_list(value):
+    if isinstance(value, str):
+        return [v for v in re.split(r"[,;]\s*", value) if v.strip()]
+    return value
+
+
+def reply_subject(subject: str, thread_id: Optional[str]) -> str:
+    if thread_id and not re.match(r"(?i)re:", subject.strip()):
+        return "Re: " + subject.strip()
+    return subject.strip()
+
+
+# ---------------------------------------------------------------- reads
+class SearchArgs(BaseModel):
+    query: str = Field("", description='Gmail search, e.g. \'from:ops@globex.example is:unread newer_than:7d "order sync"\'. '
+                       "Operators: from: to: cc: subject: label: in:inbox|sent|drafts|anywhere is:unread|read|important "
+                       "newer_than:Nd older_than:Nd after:YYYY/MM/DD before:YYYY/MM/DD, -negation, quoted phrases, words.")
+    max_results: int = Field(20, ge=1, le=100, description="Messages per page (1-100).")
+    page_token: Optional[str] = Field(None, description="next_page_token from a previous call, for the next page.")
+
+
+class ThreadArgs(BaseModel):
+    thread_id: str = Field(..., description="Thread id from gmail_search.")
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+# ---------------------------------------------------------------- writes
+class DraftArgs(BaseModel):
+    to: list[str] = Field(default_factory=list, description="Recipient email addresses.")
+    cc: list[str] = Field(default_factory=list, description="Cc email addresses.")
+    subject: str = Field(..., min_length=1, description="Subject. For a reply, the thread's subject ('Re: ' is added).")
+    body: str = Field(..., description="Plain-text body, exactly as it will be sent.")
+    thread_id: Optional[str] = Field(None, description="Thread to reply in (from gmail_search); omit for a new thread.")
+
+    _lists = field_validator("to", "cc", mode="before")(_as_list)
+
+
+class SendArgs(BaseModel):
+    to: list[str] = Field(..., min_length=1, description="Recipient email addresses (at least one).")
+    cc: list[str] = Field(default_factory=list, description="Cc email addresses.")
+    bcc: list[str] = Field(default_factory=list, description="Bcc email addresses (hidden from other recipients).")
+    subject: str = Field(..., min_length=1, description="Subject. For a reply, the thread's subject ('Re: ' is added).")
+    body: str = Field(..., description="Plain-text body, exactly as it will be sent.")
+    thread_id: Optional[str] = Field(None, description="Thread to reply in (from gmail_search); omit for a new thread.")
+
+    _lists = field_validator("to", "cc", "bcc", mode="before")(_as_list)
+
+
+class LabelArgs(BaseModel):
+    thread_id: str = Field(..., description="Thread id from gmail_search.")
+    add: list[str] = Field(default_factory=list, description="Labels to add, e.g. ['IMPORTANT', 'Follow up'].")
+    remove: list[str] = Field(default_factory=list, description="Labels to remove, e.g. ['UNREAD', 'INBOX'].")
+
+
+class ArchiveArgs(BaseModel):
+    thread_id: str = Field(..., description="Thread id from gmail_search.")
+
+
+# ---------------------------------------------------------------- previews (what an approver sees)
+def email_preview(args: DraftArgs | SendArgs, title: str) -> Preview:
+    fields = {"From": "me (the requester's mailbox)", "To": list(args.to)}
+    for label, value in (("Cc", args.cc), ("Bcc", getattr(args, "bcc", []))):
+        if value:
+            fields[label] = list(value)
+    fields["Subject"] = reply_subject(args.subject, args.thread_id)
+    if args.thread_id:
+        fields["In reply to"] = f"the last message of thread {args.thread_id}"
+    return Preview("email", f"{title}: {fields['Subject']}", fields, args.body)
+
+
+def draft_preview(args: DraftArgs) -> Preview:
+    return email_preview(args, "Save draft")
+
+
+def send_preview(args: SendArgs) -> Preview:
+    return email_preview(args, "Send email")
+
+
+def labels_preview(a: LabelArgs) -> Preview:
+    return Preview("labels", f"Change labels on thread {a.thread_id}",
+                   {"Thread": a.thread_id, "Add": a.add, "Remove": a.remove})
+
+
+def archive_preview(a: ArchiveArgs) -> Preview:
+    return Preview("labels", f"Archive thread {a.thread_id}", {"Thread": a.thread_id, "Remove": ["INBOX"]})

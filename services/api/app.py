@@ -1,0 +1,36 @@
+"""`create_app()`: the REST API (OpenAPI at /openapi.json) and the web approval queue, one app."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from services.api import errors, health, rest_approvals, rest_jobs, rest_tokens
+from services.api.security import SecurityHeaders
+from services.api.web import approval, auth, jobs, oidc, queue, settings_page
+from services.config import get_settings
+
+STATIC = Path(__file__).resolve().parent / "static"
+SESSION_COOKIE = "workmode_session"
+
+
+def create_app() -> FastAPI:
+    s = get_settings()
+    app = FastAPI(
+        title="Workmode", version="0.1.0", docs_url=None, redoc_url=None,
+        description="Ask for work, follow it, and decide the actions it proposes. Authenticate with a personal "
+                    "API token: `Authorization: Bearer wm_...` (create one in Settings or with "
+                    "`workmode tokens create`). Errors are JSON: `{\"error\": {\"status\", \"message\", \"field\"}}`.",
+    )
+    secure = s.cookie_secure if s.cookie_secure is not None else s.environment == "production"
+    app.add_middleware(SessionMiddleware, secret_key=s.secret_key.get_secret_value() + ":web-session",
+                       session_cookie=SESSION_COOKIE, max_age=s.session_max_age_s, same_site="lax",
+                       https_only=secure)
+    app.add_middleware(SecurityHeaders)
+    errors.install(app)
+    for module in (health, rest_jobs, rest_approvals, rest_tokens, auth, oidc, queue, approval, jobs, settings_page):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,104 @@
+"""Request dependencies: the database session, who is calling, and CSRF.
+
+Two ways in: a personal API token (`Authorization: Bearer wm_...`, for scripts; no CSRF, since
+browsers never send it on their own) or the signed session cookie (the web pages; every unsafe
+request must carry the session's CSRF token, as a form field or the X-CSRF-Token header)."""
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Iterator, Optional
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from services.api.errors import ApiError, LoginRequired
+from services.api.tokens import principal_for_api_token
+from services.store.db import get_engine
+from services.store.models import Organisation, Principal
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+def get_db() -> Iterator[Session]:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+DbDep = Annotated[Session, Depends(get_db)]
+
+
+# ------------------------------------------------------------------ CSRF
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def read_form(request: Request) -> FormData:
+    if request.headers.get("content-type", "").split(";")[0].strip() in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        return await request.form()
+    return FormData()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse an unsafe request whose CSRF token does not match the session's."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    given = request.headers.get(CSRF_HEADER) or (await read_form(request)).get(CSRF_FIELD)
+    if not expected or not isinstance(given, str) or not secrets.compare_digest(given, expected):
+        raise ApiError(403, "missing or wrong CSRF token: reload the page and try again", CSRF_FIELD)
+
+
+# ------------------------------------------------------------------ who is calling
+def _bearer(request: Request) -> Optional[str]:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def session_principal(request: Request, db: Session) -> Optional[Principal]:
+    pid = request.session.get("pid")
+    return db.get(Principal, pid) if isinstance(pid, str) else None
+
+
+def api_principal(request: Request, db: DbDep) -> Principal:
+    """REST callers: a personal API token, or the web session plus its CSRF token (header)."""
+    token = _bearer(request)
+    if token is not None:
+        found = principal_for_api_token(session=db, token=token)
+        if found is None:
+            raise ApiError(401, "invalid or revoked API token", "Authorization")
+        return found
+    principal = session_principal(request, db)
+    if principal is None:
+        raise ApiError(401, "authentication required: send 'Authorization: Bearer <personal API token>'",
+                       "Authorization")
+    if request.method not in SAFE_METHODS:
+        expected, given = request.session.get("csrf") or "", request.headers.get(CSRF_HEADER) or ""
+        if not expected or not secrets.compare_digest(given, expected):
+            raise ApiError(403, "missing or wrong X-CSRF-Token header (needed with a session cookie)", CSRF_HEADER)
+    return principal
+
+
+def web_user(request: Request, db: DbDep) -> Principal:
+    principal = session_principal(request, db)
+    if principal is None:
+        raise LoginRequired()
+    return principal
+
+
+ApiUser = Annotated[Principal, Depends(api_principal)]
+WebUser = Annotated[Principal, Depends(web_user)]
+
+
+def org_of(db: Session, principal: Principal) -> Organisation:
+    return db.get(Organisation, principal.org_id)

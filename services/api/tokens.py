@@ -1,0 +1,129 @@
+"""Personal API tokens (Bearer) and one-time sign-in links. Both are random secrets that are
+shown once and stored only as their SHA-256; keyword-only functions that take the session, the
+caller commits."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Optional
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from services.config import get_settings
+from services.store.models import ApiToken, LoginLink, Principal, utcnow
+
+API_TOKEN_PREFIX = "wm_"
+LAST_USED_EVERY_S = 60  # write last_used_at at most this often per token
+
+
+class TokenError(ValueError):
+    """Bad token input; `field` names what was wrong."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ------------------------------------------------------------------ personal API tokens
+def create_api_token(*, session: Session, principal: Principal, name: str) -> tuple[ApiToken, str]:
+    """A new token for `principal`. Returns the row and the token itself (shown once, never stored)."""
+    name = (name or "").strip()
+    if not name:
+        raise TokenError("name: give the token a name, e.g. 'laptop script'", field="name")
+    if len(name) > 100:
+        raise TokenError("name: at most 100 characters", field="name")
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(principal_id=principal.id, name=name, token_hash=digest(token), prefix=token[:10])
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def list_api_tokens(*, session: Session, principal: Principal) -> list[ApiToken]:
+    stmt = select(ApiToken).where(ApiToken.principal_id == principal.id).order_by(col(ApiToken.created_at).desc())
+    return list(session.exec(stmt))
+
+
+def revoke_api_token(*, session: Session, principal: Principal, token_id: str) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.principal_id != principal.id:
+        raise TokenError(f"no token {token_id} of yours", field="token_id")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+    return row
+
+
+def principal_for_api_token(*, session: Session, token: str) -> Optional[Principal]:
+    """The principal a live token belongs to, or None (unknown or revoked)."""
+    if not token.startswith(API_TOKEN_PREFIX):
+        return None
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or (now - _aware(row.last_used_at)).total_seconds() > LAST_USED_EVERY_S:
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        session.commit()
+    return session.get(Principal, row.principal_id)
+
+
+# ------------------------------------------------------------------ one-time sign-in links
+def login_links_enabled() -> bool:
+    s = get_settings()
+    return s.login_links if s.login_links is not None else s.environment != "production"
+
+
+def create_login_link(*, session: Session, principal: Principal) -> tuple[LoginLink, str]:
+    if not login_links_enabled():
+        raise TokenError("sign-in links are off (WORKMODE_LOGIN_LINKS=false, or production); use OpenID Connect")
+    token = secrets.token_urlsafe(32)
+    ttl = get_settings().login_link_ttl_s
+    row = LoginLink(principal_id=principal.id, token_hash=digest(token), expires_at=utcnow() + timedelta(seconds=ttl))
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def login_link_url(token: str) -> str:
+    return f"{get_settings().public_url.rstrip('/')}/login/link/{token}"
+
+
+def peek_login_link(*, session: Session, token: str) -> Optional[Principal]:
+    """Whom an unused, unexpired link signs in (without using it up)."""
+    if not login_links_enabled():
+        return None
+    row = session.exec(select(LoginLink).where(LoginLink.token_hash == digest(token))).first()
+    if row is None or row.used_at is not None or _aware(row.expires_at) <= utcnow():
+        return None
+    return session.get(Principal, row.principal_id)
+
+
+def use_login_link(*, session: Session, token: str) -> Optional[Principal]:
+    """Use the link up (atomically: a second use, even at the same moment, gets None)."""
+    if not login_links_enabled():
+        return None
+    now = utcnow()
+    row = session.exec(select(LoginLink).where(LoginLink.token_hash == digest(token))).first()
+    if row is None:
+        return None
+    won = session.execute(
+        update(LoginLink).where(LoginLink.id == row.id, col(LoginLink.used_at).is_(None), LoginLink.expires_at > now)
+        .values(used_at=now)
+    ).rowcount
+    if won != 1:
+        session.rollback()
+        return None
+    return session.get(Principal, row.principal_id)
+
+
+def _aware(dt):
+    from datetime import timezone
+
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

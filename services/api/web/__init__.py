@@ -1,0 +1,1 @@
+"""Server-rendered pages: sign-in, the approval queue, approvals, jobs, settings."""

@@ -1,0 +1,70 @@
+"""OpenID Connect sign-in (Authlib): discovery from WORKMODE_OIDC_ISSUER, authorisation code
+flow with state and nonce, ID token signature and claims checked by Authlib. A person may sign in
+when the IdP vouches for an email (email_verified) that belongs to a Workmode principal."""
+from __future__ import annotations
+
+from authlib.integrations.starlette_client import OAuth, OAuthError
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session, select
+
+from services.api.web.auth import safe_next, sign_in
+from services.api.web.templating import render_error
+from services.config import get_settings
+from services.store.db import get_engine
+from services.store.models import Principal
+
+router = APIRouter(include_in_schema=False)
+_clients: dict[tuple, OAuth] = {}
+
+
+def client():
+    s = get_settings()
+    if not s.oidc_issuer:
+        return None
+    key = (s.oidc_issuer, s.oidc_client_id, s.oidc_scopes)
+    if key not in _clients:
+        oauth = OAuth()
+        oauth.register("idp", client_id=s.oidc_client_id, client_secret=s.oidc_client_secret.get_secret_value(),
+                       server_metadata_url=s.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration",
+                       client_kwargs={"scope": s.oidc_scopes, "code_challenge_method": "S256"})
+        _clients[key] = oauth
+    return _clients[key].idp
+
+
+@router.get("/login/oidc")
+async def start(request: Request, next: str = "/") -> Response:
+    idp = client()
+    if idp is None:
+        return render_error(request, 404, "OpenID Connect sign-in is not configured (WORKMODE_OIDC_ISSUER)")
+    request.session["next"] = safe_next(next)
+    redirect_uri = get_settings().public_url.rstrip("/") + "/auth/callback"
+    return await idp.authorize_redirect(request, redirect_uri)
+
+
+@router.get("/auth/callback")
+async def callback(request: Request) -> Response:
+    idp = client()
+    if idp is None:
+        return render_error(request, 404, "OpenID Connect sign-in is not configured (WORKMODE_OIDC_ISSUER)")
+    try:
+        token = await idp.authorize_access_token(request)
+    except OAuthError as exc:
+        return render_error(request, 400, f"sign-in failed: {exc.error}")
+    claims = token.get("userinfo") or {}
+    email = str(claims.get("email") or "").strip().lower()
+    if not email or claims.get("email_verified") is False:
+        return render_error(request, 403, "your identity provider did not vouch for an email address")
+    principal = await run_in_threadpool(_principal, email)
+    if principal is None:
+        return render_error(request, 403, f"{email} is not a Workmode user; ask an admin to add you")
+    target = safe_next(request.session.get("next"))
+    sign_in(request, principal)
+    return RedirectResponse(target, status_code=303)
+
+
+def _principal(email: str):
+    with Session(get_engine(), expire_on_commit=False) as s:
+        return s.exec(select(Principal).where(Principal.email == email)).first()

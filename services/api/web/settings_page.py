@@ -1,0 +1,68 @@
+"""Settings: connected accounts (disconnect), schedules, who approves, personal API tokens."""
+from __future__ import annotations
+
+from typing import Optional
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from services.agent.policy import APPROVER_ROLES
+from services.api.deps import DbDep, FormDep, WebUser, check_csrf, org_of
+from services.api.tokens import TokenError, create_api_token, list_api_tokens, revoke_api_token
+from services.api.web.templating import flash, page
+from services.store.models import Credential, Principal, Schedule
+
+router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
+
+
+def _settings(request: Request, db: Session, me: Principal, *, new_token: Optional[str] = None,
+              error: str = "", status: int = 200) -> Response:
+    org = org_of(db, me)
+    named = {e.lower() for e in (org.policy or {}).get("approvers", [])}
+    people = list(db.exec(select(Principal).where(Principal.org_id == org.id).order_by(col(Principal.email))))
+    approvers = [p for p in people if p.email.lower() in named or APPROVER_ROLES & set(p.roles or [])]
+    return page(request, "settings.html", {
+        "org": org, "approvers": approvers,
+        "accounts": list(db.exec(select(Credential).where(Credential.principal_id == me.id))),
+        "schedules": list(db.exec(select(Schedule).where(Schedule.principal_id == me.id))),
+        "tokens": list_api_tokens(session=db, principal=me), "new_token": new_token, "error": error,
+        "auto_approve": (org.policy or {}).get("auto_approve", [])}, status=status, user=me)
+
+
+@router.get("/settings")
+def settings(request: Request, me: WebUser, db: DbDep) -> Response:
+    return _settings(request, db, me)
+
+
+@router.post("/settings/tokens")
+def new_token(request: Request, me: WebUser, db: DbDep, form: FormDep) -> Response:
+    try:
+        _, token = create_api_token(session=db, principal=me, name=str(form.get("name") or ""))
+    except TokenError as exc:
+        return _settings(request, db, me, error=str(exc), status=400)
+    db.commit()
+    return _settings(request, db, me, new_token=token)  # shown once, in this response only
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+def revoke(token_id: str, request: Request, me: WebUser, db: DbDep) -> Response:
+    try:
+        row = revoke_api_token(session=db, principal=me, token_id=token_id)
+        db.commit()
+        flash(request, f"Token “{row.name}” revoked.")
+    except TokenError as exc:
+        flash(request, str(exc), "error")
+    return RedirectResponse("/settings", status_code=303)
+
+
+@router.post("/settings/accounts/{provider}/disconnect")
+def disconnect(provider: str, request: Request, me: WebUser, db: DbDep) -> Response:
+    cred = db.exec(select(Credential).where(Credential.principal_id == me.id, Credential.provider == provider)).first()
+    if cred is None:
+        flash(request, f"no {provider} account is connected", "error")
+    else:
+        db.delete(cred)
+        db.commit()
+        flash(request, f"{provider} disconnected: jobs that need it will ask you to connect again.")
+    return RedirectResponse("/settings", status_code=303)

@@ -1,0 +1,137 @@
+"""Web routes to connect and disconnect accounts (Google OAuth, Jira and Slack tokens).
+
+The API app includes `make_router(current_principal)`, passing its own dependency that resolves
+the signed-in principal. The Google callback does not need a web session: the single-use state
+names the principal, and the connected Google account must be that principal's own address, so
+the flow also completes when it was started from the CLI (`workmode connect google`).
+"""
+from __future__ import annotations
+
+import html
+from typing import Annotated, Any, Callable, Iterator, Literal, Optional
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from sqlmodel import Session
+
+from connectors.google.config import CALLBACK_PATH, CONNECT_PATH, GoogleNotConfigured
+from services.credentials import google_oauth, service as store
+from services.store.db import get_engine
+from services.store.models import Principal
+
+
+def get_session() -> Iterator[Session]:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class JiraConnect(BaseModel):
+    url: str = Field(..., description="Jira site, e.g. https://acme.atlassian.net")
+    email: str = Field("", description="Account email (Jira Cloud API token).")
+    api_token: Optional[SecretStr] = Field(None, description="Jira Cloud API token (with email).")
+    pat: Optional[SecretStr] = Field(None, description="Jira Data Center personal access token.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v.strip())
+        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
+            raise ValueError("must be an https URL such as https://acme.atlassian.net")
+        return v.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _one(self) -> "JiraConnect":
+        if bool(self.api_token) == bool(self.pat):
+            raise ValueError("give either email + api_token (Cloud) or pat (Data Center)")
+        if self.api_token and "@" not in self.email:
+            raise ValueError("an API token needs the account's email")
+        return self
+
+    def secret(self) -> dict[str, Any]:
+        if self.api_token:
+            return {"url": self.url, "email": self.email.strip().lower(),
+                    "api_token": self.api_token.get_secret_value()}
+        return {"url": self.url, "pat": self.pat.get_secret_value()}
+
+
+class SlackConnect(BaseModel):
+    bot_token: SecretStr = Field(..., description="Bot User OAuth Token from the Slack app (xoxb-…).")
+
+    @field_validator("bot_token")
+    @classmethod
+    def _bot(cls, v: SecretStr) -> SecretStr:
+        if not v.get_secret_value().startswith("xoxb-"):
+            raise ValueError("a Slack bot token starts with xoxb-")
+        return v
+
+
+def _page(title: str, text: str, status: int = 200) -> HTMLResponse:
+    body = (f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<main style='font-family:sans-serif;max-width:40em;margin:3em auto'><h1>{html.escape(title)}</h1>"
+            f"<p>{html.escape(text)}</p></main>")
+    return HTMLResponse(body, status_code=status)
+
+
+def make_router(current_principal: Callable[..., Principal]) -> APIRouter:
+    """Routes: GET /connect/google, GET /oauth/google/callback, POST /connect/jira, POST
+    /connect/slack, POST /disconnect/{provider}, GET /connections."""
+    router = APIRouter(tags=["connections"])
+    Me = Annotated[Principal, Depends(current_principal)]
+
+    @router.get(CONNECT_PATH, summary="Start connecting a Google account (redirects to Google)")
+    def connect_google(me: Me, session: SessionDep) -> RedirectResponse:
+        try:
+            url = google_oauth.start(session=session, principal=me)
+        except GoogleNotConfigured as exc:
+            raise HTTPException(503, exc.message) from None
+        session.commit()
+        return RedirectResponse(url, status_code=303)
+
+    @router.get(CALLBACK_PATH, summary="Google sends the person back here", response_class=HTMLResponse)
+    def google_callback(session: SessionDep, state: str = "", code: str = "", error: str = "") -> HTMLResponse:
+        try:
+            done = google_oauth.finish(session=session, state=state, code=code, error=error)
+        except google_oauth.OAuthError as exc:
+            session.commit()  # the pending attempt is used up either way
+            return _page("Google was not connected", str(exc), 400)
+        except GoogleNotConfigured as exc:
+            return _page("Google is not configured", exc.message, 503)
+        session.commit()
+        note = ""
+        if done["missing_scopes"]:
+            note = (" Some permissions were not granted, so some tools will be refused: "
+                    + ", ".join(done["missing_scopes"]) + ". Connect again and allow them.")
+        return _page("Google connected", f"Workmode can now use {done['account']}'s Gmail and Calendar, "
+                     f"always with your approval for changes. You can close this window.{note}")
+
+    @router.post("/connect/jira", status_code=204, summary="Store a Jira API token or personal access token")
+    def connect_jira(body: JiraConnect, me: Me, session: SessionDep) -> None:
+        store.save(session=session, principal_id=me.id, provider="jira", secret=body.secret())
+        session.commit()
+
+    @router.post("/connect/slack", status_code=204, summary="Store a Slack bot token")
+    def connect_slack(body: SlackConnect, me: Me, session: SessionDep) -> None:
+        store.save(session=session, principal_id=me.id, provider="slack",
+                   secret={"bot_token": body.bot_token.get_secret_value()})
+        session.commit()
+
+    @router.post("/disconnect/{provider}", summary="Forget (and for Google, revoke) a connection")
+    def disconnect(provider: Literal["google", "jira", "slack"], me: Me, session: SessionDep) -> dict:
+        if provider == "google":
+            removed = google_oauth.disconnect(session=session, principal_id=me.id)
+        else:
+            removed = store.delete(session=session, principal_id=me.id, provider=provider)
+        session.commit()
+        return {"provider": provider, "removed": removed}
+
+    @router.get("/connections", summary="Which accounts are connected (no secrets)")
+    def connections(me: Me, session: SessionDep) -> list[dict]:
+        return store.connections(session=session, principal_id=me.id)
+
+    return router

@@ -1,0 +1,105 @@
+"""Gauges read at scrape time from the job store and the broker (not counted in code, so they are
+right after restarts and across any number of workers). Served by the API's /metrics only: one
+small query per scrape, not one per worker. A source that cannot be read is reported as
+`workmode_metrics_source_up{source} 0`, and the scrape still succeeds."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from services.config import get_settings
+from services.store.db import get_engine
+from services.store.models import Action, ActionStatus, Job, JobStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+# kombu's Redis transport keeps a queue's priority levels in extra lists: "<queue>\x06\x16<n>".
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+_redis_clients: dict[str, object] = {}
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def store_families() -> list[GaugeMetricFamily]:
+    with Session(get_engine()) as s:
+        jobs = dict(s.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+        actions = dict(s.execute(select(Action.status, func.count()).group_by(Action.status)).all())
+        pending, oldest = s.execute(select(func.count(), func.min(Action.created_at))
+                                    .where(Action.status == ActionStatus.pending)).one()
+    job_g = GaugeMetricFamily("workmode_jobs", "Jobs in the store by status", labels=["status"])
+    for status in JobStatus:
+        job_g.add_metric([status.value], jobs.get(status.value, 0))
+    action_g = GaugeMetricFamily("workmode_actions", "Actions in the store by status", labels=["status"])
+    for status in ActionStatus:
+        action_g.add_metric([status.value], actions.get(status.value, 0))
+    oldest = _aware(oldest)
+    age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
+    return [
+        job_g,
+        action_g,
+        GaugeMetricFamily("workmode_approvals_pending", "Actions waiting for a person's decision", value=pending),
+        GaugeMetricFamily("workmode_approvals_oldest_pending_age_seconds",
+                          "Age of the oldest pending approval (0 when none)", value=age),
+    ]
+
+
+def queue_names() -> list[str]:
+    from workers.app import celery_app
+
+    return [q.name for q in celery_app.conf.task_queues]
+
+
+def broker_families() -> list[GaugeMetricFamily]:
+    url = get_settings().broker_url
+    if not url.startswith(("redis://", "rediss://")):
+        return []  # the embedded broker lives inside another process; nothing to read here
+    client = _redis_clients.get(url)
+    if client is None:
+        import redis
+
+        client = _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    names = queue_names()
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        for suffix in _PRIORITY_SUFFIXES:
+            pipe.llen(name + suffix)
+    lengths = pipe.execute()
+    depth = GaugeMetricFamily("workmode_queue_depth", "Tasks waiting in each Celery queue (Redis)", labels=["queue"])
+    step = len(_PRIORITY_SUFFIXES)
+    for i, name in enumerate(names):
+        depth.add_metric([name], sum(lengths[i * step:(i + 1) * step]))
+    return [depth]
+
+
+class StateCollector(Collector):
+    SOURCES = {"store": store_families, "broker": broker_families}
+
+    def collect(self):
+        up = GaugeMetricFamily("workmode_metrics_source_up", "1 if the source could be read for this scrape",
+                               labels=["source"])
+        for source, read in self.SOURCES.items():
+            try:
+                yield from read()
+                up.add_metric([source], 1)
+            except Exception as exc:  # reported as a metric and logged; the scrape goes on
+                log.warning("metrics: cannot read %s: %s: %s", source, type(exc).__name__, exc)
+                up.add_metric([source], 0)
+        yield up
+
+    def describe(self):
+        return []  # collected only at scrape time; never at registration
+
+
+STATE_REGISTRY = CollectorRegistry(auto_describe=False)
+STATE_REGISTRY.register(StateCollector())

@@ -1,0 +1,102 @@
+"""Telling people when a job changes (today: Slack), without making other jobs pay for it.
+
+`events.record()` calls `changed()` for every event. That only notes the job id in the session
+(a dict operation; nothing at all when the Slack app is not configured). When the transaction
+commits, each noted job that has somewhere to be told gets ONE notify task, however many events
+it recorded in that transaction:
+  - jobs that came from Slack (their thread message follows every change), and
+  - any job whose approvals may have to be DMed to a person (`APPROVAL_KINDS` only).
+Whether a job came from Slack is read from the session's identity map (the engine has the Job
+loaded when it records events), then from a small per-process cache (a job's source never
+changes); only when both miss does it cost one indexed query, once per job and process.
+A job from the CLI, the web or a schedule therefore costs a dict lookup per commit and no broker
+hop, except for the few approval events.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Optional
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm.util import identity_key
+
+from services.config import get_settings
+from services.store.models import Job
+
+log = logging.getLogger(__name__)
+
+NOTIFY = "workmode.notify.job"
+QUEUE = "maintenance"  # short tasks; consumed by every worker, embedded or not
+MARKED = "notify_marked"
+DUE = "notify_due"
+# Events that may need a DM about an approval (posting it, or showing its decision).
+APPROVAL_KINDS = frozenset({"approval_requested", "decided", "approval_expired", "cancelled", "failed", "expired"})
+_CACHE_MAX = 10_000
+_is_slack_cache: "OrderedDict[str, bool]" = OrderedDict()
+
+
+def enabled() -> bool:
+    """The Slack app is configured: a bot token and a way to receive requests."""
+    s = get_settings()
+    return bool(s.slack_bot_token.get_secret_value()) and bool(
+        s.slack_signing_secret.get_secret_value() or s.slack_app_token.get_secret_value())
+
+
+def changed(session: OrmSession, job_id: str, kind: str) -> None:
+    """Called by events.record(): note that `job_id` changed in this transaction."""
+    if not enabled():
+        return
+    session.info.setdefault(MARKED, {}).setdefault(job_id, set()).add(kind)
+
+
+def _cache(job_id: str, value: bool) -> bool:
+    _is_slack_cache[job_id] = value
+    if len(_is_slack_cache) > _CACHE_MAX:
+        _is_slack_cache.popitem(last=False)
+    return value
+
+
+def _from_slack(session: OrmSession, job_id: str) -> bool:
+    known = _is_slack_cache.get(job_id)
+    if known is not None:
+        return known
+    source: Optional[str] = None
+    obj = session.identity_map.get(identity_key(Job, job_id))
+    if obj is not None:
+        source = inspect(obj).dict.get("source")  # loaded state only: never triggers a query
+    if source is None:
+        source = session.scalar(select(Job.source).where(Job.id == job_id))
+    return _cache(job_id, source == "slack")
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _resolve(session: OrmSession) -> None:
+    marked = session.info.pop(MARKED, None)
+    if not marked:
+        return
+    due = [job_id for job_id, kinds in marked.items() if _from_slack(session, job_id) or kinds & APPROVAL_KINDS]
+    if due:
+        session.info.setdefault(DUE, set()).update(due)
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _send(session: OrmSession) -> None:
+    for job_id in session.info.pop(DUE, ()):
+        try:
+            enqueue(job_id)
+        except Exception:  # the next change sends another; nothing in the engine depends on it
+            log.exception("could not enqueue the notify task for job %s", job_id)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _drop(session: OrmSession) -> None:
+    session.info.pop(MARKED, None)
+    session.info.pop(DUE, None)
+
+
+def enqueue(job_id: str, *, countdown: float | None = None) -> None:
+    from services.dispatch import send_task
+
+    send_task(NOTIFY, [job_id], queue=QUEUE, countdown=countdown)
