@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     default_max_tokens: int = 200_000
     default_deadline_s: int = 3600
     tool_result_max_chars: int = 4000
+    plan_first: bool = True  # the first model turn must call update_plan
     step_slice_s: float = 30.0
 
     # Approvals and reliability.

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from services.approvals.execute import release, verify
+from services.approvals.execute import MAX_ATTEMPTS, release, settle, verify
 from services.approvals.service import expire_pending
 from services.agent.transcript import maybe_resume
 from services.config import get_settings
@@ -51,7 +51,11 @@ def _actions(session: Session, report: Report, stale, exec_stale) -> None:
         Action.status == ActionStatus.executing, col(Action.executing_since) < exec_stale)).all()
     for action in executing:
         outcome = verify(session, action)
-        if outcome == "absent":
+        if outcome == "absent" and action.attempts >= MAX_ATTEMPTS:
+            settle(session, action, ActionStatus.failed,
+                   error=f"did not happen after {action.attempts} attempts that each died; not retried again")
+            outcome = "gave_up"
+        elif outcome == "absent":
             release(session, action)
         report.add(f"executing_{outcome}")
         session.commit()

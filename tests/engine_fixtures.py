@@ -27,6 +27,8 @@ def fast_model(monkeypatch):
     monkeypatch.setenv("WORKMODE_MODEL_BACKOFF_MAX_S", "0.05")
     monkeypatch.setenv("WORKMODE_MODEL_MAX_RETRIES", "2")
     monkeypatch.setenv("WORKMODE_MODEL_TIMEOUT_S", "2")
+    # Scripts say which turn comes first; tests of the plan-first rule turn it back on.
+    monkeypatch.setenv("WORKMODE_PLAN_FIRST", "false")
     reset_settings()
 
 

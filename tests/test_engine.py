@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from connectors.sandbox.models import SandboxMessage
 from services.approvals.service import Conflict, decide
+from services.config import reset_settings
 from services.jobs.service import NotAllowed, create_job
 from services.store.db import get_engine
 from services.store.models import Action
@@ -76,12 +77,16 @@ def test_plan_read_approve_execute_answer(worker, workspace):
         assert k in kinds(job_id)
 
 
-def test_prompt_prefix_is_stable(worker, workspace):
+def test_prompt_prefix_is_stable_and_the_plan_comes_first(worker, workspace, monkeypatch):
+    monkeypatch.setenv("WORKMODE_PLAN_FIRST", "true")
+    reset_settings()
     _, people = workspace
     worker.push(tool_calls(PLAN), text("ok"))
     job_id = start(people["alex"])
     wait_status(job_id, "completed")
     first, second = worker.requests[-2], worker.requests[-1]
+    assert first["tool_choice"] == {"type": "function", "function": {"name": "update_plan"}}
+    assert second["tool_choice"] == "auto"
     assert first["messages"][0] == second["messages"][0]
     assert first["tools"] == second["tools"]
     assert [t["function"]["name"] for t in first["tools"]] == sorted(t["function"]["name"] for t in first["tools"])

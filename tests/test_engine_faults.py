@@ -60,6 +60,20 @@ def test_broken_twice_fails_visibly_and_keeps_the_job(worker, workspace):
     assert messages(job_id)[0].role == "user"  # the transcript is kept
 
 
+def test_json_mode_first_turn_schema_allows_only_the_plan(worker, workspace, monkeypatch):
+    monkeypatch.setenv("WORKMODE_TOOL_MODE", "json")
+    monkeypatch.setenv("WORKMODE_PLAN_FIRST", "true")
+    reset_settings()
+    _, people = workspace
+    worker.push(tool_calls(("update_plan", {"steps": [{"title": "Look", "status": "done"}]})), text("fine"))
+    job_id = start(people["alex"])
+    assert wait_status(job_id, "completed").result == "fine"
+    first, second = (r["response_format"]["json_schema"]["schema"] for r in worker.requests)
+    assert first["properties"]["tool"] == {"const": "update_plan"}
+    assert len(second["anyOf"]) > 20
+    assert worker.requests[0]["messages"][0] == worker.requests[1]["messages"][0]
+
+
 def test_json_mode_invalid_json_is_repaired(worker, workspace, monkeypatch):
     monkeypatch.setenv("WORKMODE_TOOL_MODE", "json")
     reset_settings()

@@ -162,7 +162,7 @@ def test_json_mode_schema_and_tool_call(scripted_model, monkeypatch):
     system = [m for m in body["messages"] if m["role"] == "system"]
     assert len(system) == 1 and body["messages"][0]["role"] == "system"
     assert system[0]["content"].startswith("You are Workmode.")
-    assert "search_email: Search the requester's mailbox." in system[0]["content"]
+    assert "search_email(query: string, limit?: integer): Search the requester's mailbox." in system[0]["content"]
     assert '"tool": "final_answer"' in system[0]["content"]
 
 

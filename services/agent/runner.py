@@ -12,7 +12,7 @@ from sqlmodel import Session
 from services import events, metrics
 from services.agent.calls import process_calls
 from services.agent.toolbox import job_tools
-from services.agent.transcript import unanswered_calls
+from services.agent.transcript import lock_job, unanswered_calls, unanswered_in
 from services.agent.turn import InvalidModelOutput, model_turn
 from services.config import get_settings
 from services.faults import STEP_AFTER_MODEL, crash_point
@@ -39,6 +39,19 @@ def claim(session: Session, job_id: str, version: int) -> Job | None:
     return session.get(Job, job_id, populate_existing=True)
 
 
+_client: ModelClient | None = None
+
+
+def default_client() -> ModelClient:
+    """One ModelClient per process and settings: building one (an OpenAI/httpx client with its TLS
+    context) costs tens of milliseconds, and reusing it keeps the connection to the model alive."""
+    global _client
+    client = _client
+    if client is None or client.settings is not get_settings():
+        client = _client = ModelClient()
+    return client
+
+
 def advance(job_id: str, version: int, client: ModelClient | None = None) -> str:
     """Returns what happened: duplicate | waiting | completed | failed | requeued | superseded ..."""
     with Session(get_engine(), expire_on_commit=False) as session:
@@ -49,7 +62,7 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
             requeue(session, job, countdown=(job.not_before - utcnow()).total_seconds())
             session.commit()
             return "requeued"
-        client = client or ModelClient()
+        client = client or default_client()
         slice_end = time.monotonic() + get_settings().step_slice_s
         try:
             while True:
@@ -66,6 +79,15 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
         except Superseded:
             log.info("job %s superseded; stopping", job_id)
             return "superseded"
+        except Exception as exc:
+            # A bug or bad data, not a transient outage (those raise before we can write anyway,
+            # and the lease + reconciler retry them): fail visibly rather than loop forever.
+            log.exception("job %s step crashed", job_id)
+            session.rollback()
+            job = session.get(Job, job_id, populate_existing=True)
+            finish(session, job, JobStatus.failed, error=f"internal error in a step: {type(exc).__name__}: {exc}")
+            session.commit()
+            return "failed"
 
 
 def step(session: Session, job: Job, client: ModelClient) -> str:
@@ -78,9 +100,9 @@ def step(session: Session, job: Job, client: ModelClient) -> str:
         finish(session, job, status, error=reason)
         return status.value
     tools = job_tools(org)
-    pending = unanswered_calls(session, job.id)
+    history = transcript(session=session, job_id=job.id)
+    pending = unanswered_in(history)  # what unanswered_calls() says, without two more queries
     if not pending:
-        history = transcript(session=session, job_id=job.id)
         try:
             msg, usage = model_turn(session, job, history, tools, client)
         except ModelUnavailable as exc:
@@ -103,9 +125,10 @@ def step(session: Session, job: Job, client: ModelClient) -> str:
         session.commit()
         pending = msg.tool_calls
         history.append(msg)
-    else:
-        history = transcript(session=session, job_id=job.id)
     outcome = process_calls(session, job, org, principal, tools, pending, history)
+    lock_job(session, job.id)  # an executor finishing now either sees `waiting` or we see its result
+    if outcome.waiting_for == "approval" and not unanswered_calls(session, job.id):
+        outcome.waiting_for = None  # auto-approved actions already finished
     if outcome.waiting_for:
         bump(session, job, status=JobStatus.waiting, waiting_for=outcome.waiting_for, lease_until=None,
              steps=job.steps, plan=job.plan)

@@ -14,8 +14,10 @@ from services.store.models import Job, JobStatus, Message
 
 
 def lock_job(session: Session, job_id: str) -> Job:
-    job = session.exec(select(Job).where(Job.id == job_id).with_for_update()).one()
-    return job
+    """Lock the job row for this transaction and refresh it (PostgreSQL; SQLite serialises writers)."""
+    return session.exec(
+        select(Job).where(Job.id == job_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
 
 
 def append(session: Session, job_id: str, **fields: Any) -> Message:
@@ -51,6 +53,15 @@ def unanswered_calls(session: Session, job_id: str) -> list[dict]:
         )
     )
     return [c for c in msg.tool_calls if c["id"] not in answered]
+
+
+def unanswered_in(messages: list[Message]) -> list[dict]:
+    """`unanswered_calls` computed from a transcript already read (ordered by seq)."""
+    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "assistant"), None)
+    if last is None or not messages[last].tool_calls:
+        return []
+    answered = {m.tool_call_id for m in messages[last + 1:] if m.role == "tool"}
+    return [c for c in messages[last].tool_calls if c["id"] not in answered]
 
 
 def maybe_resume(session: Session, job_id: str) -> bool:

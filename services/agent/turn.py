@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from connectors.base import ToolError
 from services import events
+from services.agent.builtins import UPDATE_PLAN
 from services.agent.prompt import build_messages
 from services.agent.toolbox import ToolRef, tool_specs
 from services.agent.transcript import append
@@ -100,7 +101,9 @@ def model_turn(
     settings = get_settings()
     messages = build_messages(transcript, settings.tool_result_max_chars)
     specs = tool_specs(tools)
-    turn = client.complete(messages, specs, reasoning_effort=job.reasoning_effort)
+    # The first turn writes the plan the person sees as progress (Slack, web, terminal).
+    force = UPDATE_PLAN if settings.plan_first and job.model_turns == 0 and UPDATE_PLAN in tools else None
+    turn = client.complete(messages, specs, reasoning_effort=job.reasoning_effort, force_tool=force)
     usage = Usage()
     usage.add(turn)
     problems = validate(turn, tools)

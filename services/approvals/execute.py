@@ -48,10 +48,15 @@ def execute_action(action_id: str) -> str:
                    error="arguments changed after approval; nothing was executed")
             session.commit()
             return "refused"
-        tool = get_connector(action.connector).tools[action.tool]
         job = session.get(Job, action.job_id)
         principal = session.get(Principal, job.principal_id)
-        parsed = tool.parse(action.arguments)
+        try:
+            tool = get_connector(action.connector).tools[action.tool]
+            parsed = tool.parse(action.arguments)
+        except (KeyError, ToolError) as exc:  # the tool went away or its schema changed
+            settle(session, action, ActionStatus.failed, error=f"cannot run {action.tool}: {exc}")
+            session.commit()
+            return "failed"
         crash_point(EXECUTE_BEFORE_CALL)
         try:
             with Session(get_engine()) as world:

@@ -102,9 +102,12 @@ def job_actions(*, session: Session, job_id: str) -> list[Action]:
 
 
 def cancel_job(*, session: Session, job_id: str, actor: Principal, reason: str = "cancelled") -> Job:
-    job = get_job(session=session, job_id=job_id)
-    org = session.get(Organisation, job.org_id)
     from services.agent.policy import may_decide
+    from services.agent.transcript import lock_job
+
+    get_job(session=session, job_id=job_id)
+    job = lock_job(session, job_id)
+    org = session.get(Organisation, job.org_id)
 
     if not may_decide(org, job, actor):
         raise NotAllowed("only the requester or an approver of this organisation may cancel this job")
@@ -122,13 +125,19 @@ def cancel_job(*, session: Session, job_id: str, actor: Principal, reason: str =
 def bump(session: Session, job: Job, **values: Any) -> None:
     """Optimistic update: apply `values` only if nobody else changed the job since we read it."""
     values.setdefault("updated_at", utcnow())
-    result = session.execute(
-        update(Job).where(Job.id == job.id, Job.version == job.version).values(version=job.version + 1, **values)
-    )
-    if result.rowcount != 1:
+    # RETURNING reloads `job` from the updated row in the same round trip (what a refresh did).
+    row = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.version == job.version)
+        .values(version=job.version + 1, **values)
+        .returning(Job)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    ).first()
+    if row is None:
         session.rollback()
         raise Superseded(f"job {job.id} changed under us (version {job.version})")
-    session.refresh(job)
+    if row[0] is not job:  # `job` is not this session's instance: reload it as before
+        session.refresh(job)
 
 
 class Superseded(RuntimeError):

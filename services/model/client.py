@@ -123,13 +123,20 @@ class ModelClient:
     # -- public -------------------------------------------------------------------------------
 
     def complete(self, messages: list[dict], tools: list[dict], *, reasoning_effort: str = "high",
-                 response_format: dict | None = None) -> ModelTurn:
+                 response_format: dict | None = None, force_tool: str | None = None) -> ModelTurn:
+        """One chat completion. `force_tool` makes the model call that tool this turn (named
+        tool_choice natively; a schema with only that tool in JSON mode); the prompt, including
+        the tool list, stays the same, so the prefix cache still hits."""
         s = self.settings
         if not s.model_base_url:
             raise ModelError("WORKMODE_MODEL_BASE_URL is not set: point it at an OpenAI-compatible server "
                              "(vLLM), or run the demo, which starts the local SmolLM2 model")
         json_mode = response_format is None and s.tool_mode == "json"
         request = self._build_request(messages, tools or [], reasoning_effort, response_format, json_mode)
+        if force_tool and json_mode:
+            request["response_format"] = jsonmode.response_format(tools or [], only=force_tool)
+        elif force_tool and "tools" in request:
+            request["tool_choice"] = {"type": "function", "function": {"name": force_tool}}
         attempts = max(0, s.model_max_retries) + 1
         last_reason = ""
         suggested = s.model_backoff_base_s

@@ -84,29 +84,31 @@ def _turn_option(name: str, arguments: dict) -> dict:
     }
 
 
-def build_schema(tools: list[dict]) -> dict:
-    """The JSON schema of one model turn for this tool list (final_answer always included)."""
+def build_schema(tools: list[dict], only: str | None = None) -> dict:
+    """The JSON schema of one model turn for this tool list (final_answer always included,
+    unless `only` names the one tool this turn must call)."""
     options: list[dict] = []
     defs: dict = {}
     for tool in tools or []:
         fn = _function(tool)
         name = fn.get("name")
-        if not name or name == FINAL_ANSWER:
+        if not name or name == FINAL_ANSWER or (only and name != only):
             continue
         prefix = re.sub(r"[^A-Za-z0-9_]", "_", name) + "__"
         options.append(_turn_option(name, _arguments_schema(fn.get("parameters"), prefix, defs)))
-    options.append(_turn_option(FINAL_ANSWER, copy.deepcopy(_FINAL_ANSWER_PARAMS)))
+    if not only or not options:
+        options.append(_turn_option(FINAL_ANSWER, copy.deepcopy(_FINAL_ANSWER_PARAMS)))
     schema: dict = {"anyOf": options} if len(options) > 1 else options[0]
     if defs:
         schema["$defs"] = defs
     return schema
 
 
-def response_format(tools: list[dict]) -> dict:
+def response_format(tools: list[dict], only: str | None = None) -> dict:
     """The `response_format` request field for JSON mode."""
     return {
         "type": "json_schema",
-        "json_schema": {"name": SCHEMA_NAME, "schema": build_schema(tools), "strict": True},
+        "json_schema": {"name": SCHEMA_NAME, "schema": build_schema(tools, only), "strict": True},
     }
 
 
@@ -117,12 +119,36 @@ def is_turn_format(response_format_field: Any) -> bool:
     return (response_format_field.get("json_schema") or {}).get("name") == SCHEMA_NAME
 
 
+def _type_name(prop: dict) -> str:
+    if "$ref" in prop or "properties" in prop:
+        return "object"
+    if "anyOf" in prop:
+        names = [_type_name(p) for p in prop["anyOf"] if p.get("type") != "null"]
+        return "|".join(dict.fromkeys(names)) or "any"
+    if prop.get("type") == "array":
+        return _type_name(prop.get("items") or {}) + "[]"
+    if "enum" in prop:
+        return "|".join(json.dumps(v) for v in prop["enum"])
+    return str(prop.get("type", "any"))
+
+
+def signature(name: str, params: dict) -> str:
+    """`name(arg: type, optional?: type)`: compact, since the grammar enforces the full schema."""
+    required = set(params.get("required") or [])
+    args = [f"{arg}{'' if arg in required else '?'}: {_type_name(prop)}"
+            for arg, prop in (params.get("properties") or {}).items()]
+    return f"{name}({', '.join(args)})"
+
+
 def system_prompt_addition(tools: list[dict]) -> str:
-    """Text appended to the system message: the answer format and what each tool does."""
+    """Text appended to the system message: the answer format and what each tool does.
+
+    Tools are listed as compact signatures: the JSON schema sent in `response_format` is enforced
+    by the server, so repeating it in the prompt only costs tokens (and confuses small models)."""
     lines = [
         "## How to answer",
         "Reply with exactly one JSON object and nothing else. To call a tool:",
-        '{"tool": "<tool name>", "arguments": {<arguments matching the tool\'s schema>}}',
+        '{"tool": "<tool name>", "arguments": {<arguments>}}',
         "When the work is done, give the final answer:",
         f'{{"tool": "{FINAL_ANSWER}", "arguments": {{"answer": "<your answer>"}}}}',
         "Call one tool per reply; its result comes back in the next message.",
@@ -135,11 +161,8 @@ def system_prompt_addition(tools: list[dict]) -> str:
         if not name or name == FINAL_ANSWER:
             continue
         desc = (fn.get("description") or "").strip() or "(no description)"
-        params = fn.get("parameters") or {"type": "object", "properties": {}}
-        lines.append(f"- {name}: {desc}")
-        lines.append(f"  arguments schema: {json.dumps(params, separators=(',', ':'), sort_keys=True)}")
-    lines.append(f"- {FINAL_ANSWER}: finish and give the answer to the requester.")
-    lines.append(f'  arguments schema: {json.dumps(_FINAL_ANSWER_PARAMS, separators=(",", ":"), sort_keys=True)}')
+        lines.append(f"- {signature(name, fn.get('parameters') or {})}: {desc}")
+    lines.append(f"- {FINAL_ANSWER}(answer: string): finish and give the answer to the requester.")
     return "\n".join(lines)
 
 

@@ -193,6 +193,13 @@ class ScriptedModel:
                         headers["Retry-After"] = str(reply.retry_after)
                     self._json(reply.status, payload, headers)
                     return
+                forced = ((body.get("tool_choice") or {}) if isinstance(body.get("tool_choice"), dict) else {})
+                forced_name = (forced.get("function") or {}).get("name")
+                if forced_name and not (reply.kind == "tool_calls" and reply.calls[0][0] == forced_name):
+                    # A real server would have forced this tool: a script that says otherwise is wrong.
+                    self._json(500, {"error": {"message": f"script contradicts tool_choice={forced_name}",
+                                               "type": "script_error"}})
+                    return
                 self._json(200, model._completion(body, reply))
 
             def _json(self, status: int, payload: Any, headers: dict | None = None) -> None:
