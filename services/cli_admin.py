@@ -89,7 +89,9 @@ def _decide(action_id: str, as_email: str | None, **choice) -> None:
             s.commit()
         except (ValueError, PermissionError, RuntimeError, LookupError) as exc:
             _fail(str(exc))
-    click.echo(f"{choice['decision']}d {action_id}")
+    from services.terminal import PAST
+
+    click.echo(f"{PAST[choice['decision']]}: {action_id}")
 
 
 @approvals.command("approve")

@@ -14,6 +14,7 @@ from services.jobs.service import answer_question
 from services.store.db import get_engine
 from services.store.models import FINAL_JOB_STATUSES, Action, ActionStatus, Event, Job, Principal
 
+PAST = {"approve": "approved", "edit": "edited and approved", "reject": "rejected", "respond": "answered with feedback"}
 MARKS = {"done": "[x]", "in_progress": "[~]", "pending": "[ ]"}
 
 
@@ -59,7 +60,8 @@ def render_event(ev: Event) -> str | None:
         return click.style(f"  model unavailable; retrying in {d.get('retry_after', 0):.0f}s", fg="yellow")
     if k == "decided":
         extra = d.get("reason") or d.get("feedback") or ""
-        return f"  {d.get('decision')}d{': ' + extra if extra else ''}"
+        verb = PAST.get(d.get("decision"), d.get("decision"))
+        return f"  {verb}{': ' + extra if extra else ''}"
     if k.startswith("action_"):
         color = {"action_succeeded": "green", "action_failed": "red", "action_in_doubt": "magenta"}.get(k)
         return click.style(f"  {k.removeprefix('action_')}: {d.get('tool', '')} {d.get('error') or ''}".rstrip(), fg=color)
