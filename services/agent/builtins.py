@@ -9,16 +9,16 @@ from connectors.base import Tool, ToolResult
 
 
 class PlanItem(BaseModel):
-    title: str = Field(description="One step of the work, short and concrete")
+    title: str = Field(max_length=160, description="One step of the work, short and concrete")
     status: Literal["pending", "in_progress", "done"] = Field(default="pending")
 
 
 class UpdatePlanArgs(BaseModel):
-    steps: list[PlanItem] = Field(description="The whole checklist, in order, with each step's status")
+    steps: list[PlanItem] = Field(max_length=20, description="The whole checklist, in order, with each step's status")
 
 
 class AskUserArgs(BaseModel):
-    question: str = Field(description="One clear question for the person who asked for this work")
+    question: str = Field(max_length=1000, description="One clear question for the person who asked for this work")
 
 
 class ReadMoreArgs(BaseModel):

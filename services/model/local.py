@@ -61,6 +61,8 @@ def local_env(base_url: str) -> dict[str, str]:
         "WORKMODE_MODEL_NAME": LOCAL_MODEL_NAME,
         "WORKMODE_MODEL_FAMILY": "generic",
         "WORKMODE_TOOL_MODE": "json",
+        # A 135M model can ramble inside a JSON string until the limit: keep turns short.
+        "WORKMODE_MODEL_MAX_OUTPUT_TOKENS": "384",
     }
 
 
