@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from services.approvals.execute import MAX_ATTEMPTS, release, settle, verify
 from services.approvals.service import expire_pending
+from services.agent.reconnect import is_paused
 from services.agent.transcript import maybe_resume
 from services.config import get_settings
 from services.dispatch import enqueue_advance, enqueue_execute
@@ -62,6 +63,8 @@ def _actions(session: Session, report: Report, stale, exec_stale) -> None:
     approved = session.exec(select(Action).where(
         Action.status == ActionStatus.approved, col(Action.updated_at) < stale)).all()
     for action in approved:
+        if is_paused(action):  # waits for the person to reconnect, not for the queue
+            continue
         enqueue_execute(session, action.id)
         report.add("approved_reenqueued")
     session.commit()

@@ -65,6 +65,10 @@ def render_event(ev: Event) -> str | None:
     if k.startswith("action_"):
         color = {"action_succeeded": "green", "action_failed": "red", "action_in_doubt": "magenta"}.get(k)
         return click.style(f"  {k.removeprefix('action_')}: {d.get('tool', '')} {d.get('error') or ''}".rstrip(), fg=color)
+    if k == "reconnect_required":
+        return click.style(f"  ⚠ reconnect needed ({d.get('tool')}): {d.get('message')}", fg="yellow")
+    if k == "reconnected":
+        return "  account reconnected; going on"
     if k == "approval_expired":
         return click.style(f"  approval expired: {d.get('tool')}", fg="yellow")
     if k == "completed":

@@ -9,7 +9,7 @@ from typing import Callable
 
 from sqlmodel import Session, select
 
-from connectors.base import RateLimited, ToolContext, ToolError, ToolResult, TransientError, args_hash
+from connectors.base import RateLimited, ReconnectRequired, ToolContext, ToolError, ToolResult, TransientError, args_hash
 from services import events
 from services.agent.builtins import ASK_USER, READ_MORE, UPDATE_PLAN
 from services.agent.policy import needs_person
@@ -66,12 +66,15 @@ def run_read(job: Job, principal: Principal, ref: ToolRef, arguments: dict) -> T
     return with_retries(once)
 
 
+WAIT_PRIORITY = ("answer", "reconnect", "approval")  # what the person is asked for first
+
+
 class CallOutcome:
     def __init__(self) -> None:
-        self.waiting_for: str | None = None  # "answer" beats "approval"
+        self.waiting_for: str | None = None
 
     def wait(self, reason: str) -> None:
-        if self.waiting_for != "answer":
+        if self.waiting_for is None or WAIT_PRIORITY.index(reason) < WAIT_PRIORITY.index(self.waiting_for):
             self.waiting_for = reason
 
 
@@ -81,7 +84,9 @@ def process_calls(
 ) -> CallOutcome:
     """Handle each unanswered call of the latest turn; commits after each one."""
     outcome = CallOutcome()
-    actions = {a.tool_call_id: a for a in session.exec(select(Action).where(Action.job_id == job.id))}
+    # Only write tools ever get an Action: a turn of reads, plans and questions skips the query.
+    proposes = any(name in tools and tools[name].write for name in (c["name"] for c in calls))
+    actions = {a.tool_call_id: a for a in session.exec(select(Action).where(Action.job_id == job.id))} if proposes else {}
     for call in calls:
         name, call_id = call["name"], call["id"]
         arguments = json.loads(call["arguments"] or "{}")
@@ -103,22 +108,29 @@ def process_calls(
             # Pending or auto-approved: either way the job waits for the action's result.
             propose(session, job, org, tools[name], call_id, arguments, transcript)
             outcome.wait("approval")
-        else:
-            _read(session, job, principal, tools[name], call_id, arguments)
+        elif not _read(session, job, principal, tools[name], call_id, arguments):
+            outcome.wait("reconnect")
+            session.commit()
+            continue  # the call stays unanswered; it runs again after the reconnect
         job.steps += 1
         session.commit()
     return outcome
 
 
-def _read(session: Session, job: Job, principal: Principal, ref: ToolRef, call_id: str, arguments: dict) -> None:
+def _read(session: Session, job: Job, principal: Principal, ref: ToolRef, call_id: str, arguments: dict) -> bool:
+    """Run a read tool and record its result; False when the person must reconnect first."""
     try:
         result = run_read(job, principal, ref, arguments)
+    except ReconnectRequired as exc:
+        events.record(session, job.id, "reconnect_required", tool=ref.tool.name, message=exc.message)
+        return False
     except ToolError as exc:
         tool_message(session, job.id, call_id, ref.tool.name, f"error ({exc.kind}): {exc.message}")
         events.record(session, job.id, "tool_failed", tool=ref.tool.name, error=exc.message)
-        return
+        return True
     tool_message(session, job.id, call_id, ref.tool.name, result.as_text(), untrusted=result.untrusted, source=result.source)
     events.record(session, job.id, "tool_called", tool=ref.tool.name, source=result.source, untrusted=result.untrusted)
+    return True
 
 
 def _ask(session: Session, job: Job, call_id: str, question: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session
 
-from connectors.base import CannotVerify, RateLimited, ToolError, TransientError, args_hash
+from connectors.base import CannotVerify, RateLimited, ReconnectRequired, ToolError, TransientError, args_hash
 from connectors.registry import get_connector
 from services import events, metrics
 from services.agent.calls import tool_context
@@ -62,6 +62,12 @@ def execute_action(action_id: str) -> str:
             with Session(get_engine()) as world:
                 result = tool.run(tool_context(world, job, principal, action.id), parsed)
                 world.commit()
+        except ReconnectRequired as exc:  # 401: refused, nothing happened; wait for the person
+            from services.agent.reconnect import pause_action
+
+            pause_action(session, action, exc.message)
+            session.commit()
+            return "reconnect"
         except RateLimited as exc:  # the service refused it: nothing happened, try again later
             return _retry_later(session, action, exc.retry_after, f"rate limited: {exc.message}")
         except ToolError as exc:

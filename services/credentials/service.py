@@ -48,6 +48,10 @@ def save(*, session: Session, principal_id: str, provider: str, secret: dict[str
         row.ciphertext, row.updated_at = ciphertext, utcnow()
     session.add(row)
     session.flush()
+    if ":" not in provider:  # a real grant, not a pending OAuth state: paused jobs go on
+        from services.agent.reconnect import resume_after_reconnect
+
+        resume_after_reconnect(session, principal_id)
 
 
 def load(*, session: Session, principal_id: str, provider: str) -> Optional[Secret]:
