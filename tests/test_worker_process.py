@@ -23,7 +23,7 @@ SEND = ("gmail_send", {"to": ["dana@northwind.example"], "subject": "Hi", "body"
 
 
 @pytest.fixture
-def redis_env(pg_store, redis_url, scripted_model, monkeypatch):
+def redis_env(pg_store, redis_url, scripted_model, fast_model, monkeypatch):
     monkeypatch.setenv("WORKMODE_BROKER_URL", redis_url)
     reset_settings()
     from connectors.sandbox.seed import seed_workspace
