@@ -1,6 +1,6 @@
 """Engine benchmark: durable Workmode against a bare agent loop, in the same run.
 
-    .venv/bin/python bench/engine.py [--jobs 20] [--warmup 3] [--profile] [--keep-db]
+    .venv/bin/python bench/engine.py [--jobs 20] [--warmup 3] [--profile phases|cprofile] [--keep-db]
     make bench
 
 The job: 11 steps = 6 model turns + 5 read tool calls (gmail_search, gmail_list_labels,
@@ -21,8 +21,8 @@ the next scripted turn, so any number of jobs can run in any order.
   `serial`: one job at a time, latency = `created_at` → `finished_at` (both stamped in the store).
 
 The ratio is workmode(batch) steps/s over bare steps/s; the target is ≥ 0.5. Results go to
-bench/results/engine-<timestamp>.json. `--profile` runs the worker under cProfile and prints
-where the worker's time goes per step.
+bench/results/engine-<timestamp>.json. `--profile phases` times the engine's phases and its SQL
+inside the worker (cheap wall-clock wrappers); `--profile cprofile` runs it under cProfile.
 """
 from __future__ import annotations
 
@@ -30,15 +30,15 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Self
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -82,21 +82,37 @@ def serve_model() -> None:
     # Nagle plus the client's delayed ACK every reply would stall ~40 ms.
     socketserver.StreamRequestHandler.disable_nagle_algorithm = True
     model = ScriptedModel()
-    model.requests = _Discard()  # do not keep every request body in memory
+    model.requests = _Counter()  # counts requests and their size instead of keeping them
     model.set_default(dynamic(reply_for))
     model.start()
     print(model.url, flush=True)
-    sys.stdin.read()
+    for line in sys.stdin:  # "stats": print and reset the counters; EOF: stop
+        if line.strip() == "stats":
+            print(json.dumps(model.requests.take()), flush=True)
     model.stop()
 
 
-class _Discard(list):
-    def append(self, _item) -> None:  # noqa: D401
-        pass
+class _Counter(list):
+    """Stands in for ScriptedModel.requests: the request count and mean JSON size of messages and tools."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = self.message_chars = self.tool_chars = 0
+
+    def append(self, body: dict) -> None:
+        self.n += 1
+        self.message_chars += len(json.dumps(body.get("messages", [])))
+        self.tool_chars += len(json.dumps(body.get("tools", [])))
+
+    def take(self) -> dict:
+        n = max(self.n, 1)
+        out = {"requests": self.n, "mean_messages_chars": self.message_chars / n, "mean_tools_chars": self.tool_chars / n}
+        self.n = self.message_chars = self.tool_chars = 0
+        return out
 
 
 class ModelServer:
-    def __enter__(self) -> "ModelServer":
+    def __enter__(self) -> Self:
         self.proc = subprocess.Popen([sys.executable, __file__, "--serve-model"], cwd=ROOT,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip()
@@ -104,11 +120,17 @@ class ModelServer:
             raise RuntimeError("the scripted model server did not start")
         return self
 
+    def stats(self) -> dict:
+        """Requests served since the last call, and their mean size (a fairness check)."""
+        self.proc.stdin.write("stats\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
     def __exit__(self, *exc) -> None:
         try:
             self.proc.stdin.close()
             self.proc.wait(timeout=10)
-        except Exception:
+        except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
 
 
@@ -131,16 +153,127 @@ def profiled_worker(out: str, argv: list[str]) -> None:
         prof.dump_stats(out)
 
 
+# (label, module, attribute): wrapped with a wall-clock timer in the timed worker. Module-level
+# functions are patched where they are looked up (the caller's module), methods on their class.
+TIMED = [
+    ("advance task (whole job)", "services.agent.runner", "advance"),
+    ("step", "services.agent.runner", "step"),
+    ("claim", "services.agent.runner", "claim"),
+    ("job_tools", "services.agent.runner", "job_tools"),
+    ("transcript()", "services.agent.runner", "transcript"),
+    ("model_turn", "services.agent.runner", "model_turn"),
+    ("model_turn: tool_specs", "services.agent.turn", "tool_specs"),
+    ("model_turn: build_messages", "services.agent.turn", "build_messages"),
+    ("model_turn: ModelClient.complete", "services.model.client:ModelClient", "complete"),
+    ("model_turn: openai create (HTTP)", "openai.resources.chat.completions:Completions", "create"),
+    ("model_turn: limiter acquire", "services.model.limiter:RedisLimiter", "try_acquire"),
+    ("model_turn: limiter release", "services.model.limiter:RedisLimiter", "release"),
+    ("model_turn: append assistant msg", "services.agent.turn", "append"),
+    ("process_calls", "services.agent.runner", "process_calls"),
+    ("process_calls: run_read (tool)", "services.agent.calls", "run_read"),
+    ("process_calls: tool_message", "services.agent.calls", "tool_message"),
+    ("lock_job (after calls)", "services.agent.runner", "lock_job"),
+    ("bump (runner)", "services.agent.runner", "bump"),
+    ("_add_usage (bump)", "services.agent.runner", "_add_usage"),
+    ("finish", "services.agent.runner", "finish"),
+    ("Session.commit (all)", "sqlalchemy.orm.session:Session", "commit"),
+]
+
+
+def timed_worker(out: str, argv: list[str]) -> None:
+    """Subprocess entry point: a celery worker whose engine phases are timed (wall clock), plus
+    every SQL statement (count and time); written as JSON to `out` at shutdown."""
+    import functools
+    import importlib
+
+    from celery.__main__ import main
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    import workers.tasks  # noqa: F401  (imports the engine modules to patch)
+
+    totals: dict[str, list[float]] = {}
+    reset_flag = Path(out + ".reset")  # the bench creates it after the warm-up: counting restarts
+
+    def wrap(label, fn):
+        acc = totals.setdefault(label, [0, 0.0])
+
+        @functools.wraps(fn)
+        def timed(*a, **kw):
+            if reset_flag.exists():
+                reset_flag.unlink()
+                for v in totals.values():
+                    v[0], v[1] = 0, 0.0
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                acc[0] += 1
+                acc[1] += time.perf_counter() - t0
+        return timed
+
+    for label, where, attr in TIMED:
+        mod_name, _, cls_name = where.partition(":")
+        target = importlib.import_module(mod_name)
+        if cls_name:
+            target = getattr(target, cls_name)
+        setattr(target, attr, wrap(label, getattr(target, attr)))
+
+    sql = totals.setdefault("SQL statements (all)", [0, 0.0])
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, params, context, executemany):
+        conn.info["bench_t0"] = time.perf_counter()
+
+    @event.listens_for(Engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, params, context, executemany):
+        sql[0] += 1
+        sql[1] += time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter())
+
+    from workers.app import celery_app
+
+    @celery_app.task(name="bench.bare_in_worker")
+    def bare_in_worker(n: int, result_path: str) -> None:
+        """Diagnostic: the bare loop inside this worker process (phase counters left untouched)."""
+        from sqlmodel import Session, select
+
+        from connectors.sandbox.seed import DEMO_EMAIL
+        from services.config import get_settings
+        from services.store.db import get_engine
+        from services.store.models import Organisation, Principal
+
+        saved = {k: list(v) for k, v in totals.items()}
+        with Session(get_engine(), expire_on_commit=False) as s:
+            principal = s.exec(select(Principal).where(Principal.email == DEMO_EMAIL)).one()
+            org = s.get(Organisation, principal.org_id)
+        bare = Bare(get_settings().model_base_url, principal, org)
+        bare.run(2)
+        result = bare.run(n)
+        for k, v in saved.items():
+            totals[k][0], totals[k][1] = v
+        Path(result_path + ".tmp").write_text(json.dumps(result))
+        os.replace(result_path + ".tmp", result_path)
+
+    sys.argv = ["celery", *argv]
+    try:
+        main()
+    except SystemExit:
+        pass
+    finally:
+        Path(out).write_text(json.dumps(totals))
+
+
 class Worker:
-    ARGS = ["-A", "workers.app:celery_app", "worker", "-P", "solo", "-c", "1", "-Q", "agent,actions,maintenance",
-            "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "WARNING"]
+    ARGS = ("-A", "workers.app:celery_app", "worker", "-P", "solo", "-c", "1", "-Q", "agent,actions,maintenance",
+            "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "WARNING")
 
-    def __init__(self, env: dict[str, str], log: Path, profile_out: Path | None):
-        self.env, self.log, self.profile_out = env, log, profile_out
+    def __init__(self, env: dict[str, str], log: Path, profile: str | None, profile_out: Path | None):
+        self.env, self.log, self.profile, self.profile_out = env, log, profile, profile_out
 
-    def __enter__(self) -> "Worker":
-        if self.profile_out:
-            cmd = [sys.executable, __file__, "--profiled-worker", str(self.profile_out), "--", *self.ARGS]
+    def __enter__(self) -> Self:
+        if self.profile:
+            entry = "--profiled-worker" if self.profile == "cprofile" else "--timed-worker"
+            cmd = [sys.executable, __file__, entry, str(self.profile_out), "--", *self.ARGS]
         else:
             cmd = [sys.executable, "-m", "celery", *self.ARGS]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
@@ -180,6 +313,17 @@ def summary(name: str, jobs: int, steps: int, wall_s: float, latencies_s: list[f
     }
 
 
+def combine(name: str, parts: list[dict]) -> dict:
+    lat = [x / 1000 for r in parts for x in r["latencies_ms"]]
+    out = summary(name, sum(r["jobs"] for r in parts), sum(r["steps"] for r in parts),
+                  sum(r["wall_s"] for r in parts), lat)
+    steps = out["steps"]
+    out["phases_ms_per_step"] = {k: sum(r["phases_ms_per_step"][k] * r["steps"] for r in parts) / steps
+                                 for k in parts[0]["phases_ms_per_step"]}
+    out["parts_steps_per_s"] = [r["steps_per_s"] for r in parts]
+    return out
+
+
 class Bare:
     """The bare loop: openai client + the same read tools, nothing persisted."""
 
@@ -194,10 +338,16 @@ class Bare:
         self.tools = job_tools(org)
         self.specs = tool_specs(self.tools)
         self.principal = principal
+        self.model_s = self.tools_s = 0.0
 
     def run_job(self) -> int:
         from services.agent.calls import run_read
-        from services.agent.prompt import SYSTEM_PROMPT, fence, first_user_message, truncate
+        from services.agent.prompt import (
+            SYSTEM_PROMPT,
+            fence,
+            first_user_message,
+            truncate,
+        )
         from services.store.models import utcnow
 
         s = self.settings
@@ -207,9 +357,11 @@ class Bare:
         steps = 0
         seq = 0
         while True:
+            t0 = time.perf_counter()
             resp = self.client.chat.completions.create(
                 model=s.model_name, messages=messages, max_tokens=s.model_max_output_tokens,
                 reasoning_effort=s.default_reasoning_effort, tools=self.specs, tool_choice="auto")
+            self.model_s += time.perf_counter() - t0
             steps += 1
             msg = resp.choices[0].message
             if not msg.tool_calls:
@@ -221,7 +373,9 @@ class Bare:
                 for c in calls]})
             for call in calls:
                 ref = self.tools[call["name"]]
+                t0 = time.perf_counter()
                 result = run_read(job, self.principal, ref, json.loads(call["arguments"] or "{}"))
+                self.tools_s += time.perf_counter() - t0
                 seq += 1
                 content = truncate(result.as_text(), f"m:{seq}", s.tool_result_max_chars)
                 if result.untrusted:
@@ -231,6 +385,7 @@ class Bare:
 
     def run(self, n: int) -> dict:
         latencies, total = [], 0
+        self.model_s = self.tools_s = 0.0
         t0 = time.perf_counter()
         for _ in range(n):
             j0 = time.perf_counter()
@@ -238,7 +393,10 @@ class Bare:
             latencies.append(time.perf_counter() - j0)
             assert steps == STEPS, steps
             total += steps
-        return summary("bare loop", n, total, time.perf_counter() - t0, latencies)
+        out = summary("bare loop", n, total, time.perf_counter() - t0, latencies)
+        out["phases_ms_per_step"] = {"openai create (HTTP)": 1000 * self.model_s / total,
+                                     "run_read (tool)": 1000 * self.tools_s / total}
+        return out
 
 
 def create_jobs(principal, n: int) -> list[str]:
@@ -282,8 +440,24 @@ def wait_done(ids: list[str], worker: Worker, timeout: float, poll_s: float) -> 
     return jobs
 
 
+def bare_in_worker(worker: Worker, profile_out: Path, n: int, timeout: float) -> dict:
+    """Run the bare loop as a task inside the worker process (diagnostic, `--profile phases`)."""
+    from services.dispatch import send_task
+
+    path = Path(str(profile_out) + ".bare.json")
+    send_task("bench.bare_in_worker", [n, str(path)], queue="agent")
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if not worker.alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the bare loop did not finish in the worker; see {worker.log}")
+        time.sleep(0.05)
+    result = json.loads(path.read_text())
+    path.unlink()
+    return result
+
+
 def workmode_batch(principal, worker: Worker, n: int, timeout: float) -> dict:
-    t0 = datetime.now(timezone.utc)
+    t0 = datetime.now(UTC)
     ids = create_jobs(principal, n)
     jobs = wait_done(ids, worker, timeout, poll_s=0.05)
     end = max(j.finished_at for j in jobs)
@@ -294,7 +468,9 @@ def workmode_batch(principal, worker: Worker, n: int, timeout: float) -> dict:
 def workmode_serial(principal, worker: Worker, n: int, timeout: float) -> dict:
     latencies = []
     for _ in range(n):
-        (job,) = wait_done(create_jobs(principal, 1), worker, timeout, poll_s=0.005)
+        # Latency comes from the store's timestamps, so polling slowly costs no accuracy (and a
+        # fast poll would take CPU from the worker on a small machine).
+        (job,) = wait_done(create_jobs(principal, 1), worker, timeout, poll_s=0.05)
         latencies.append((job.finished_at - job.created_at).total_seconds())
     return summary("workmode (serial)", n, n * STEPS, sum(latencies), latencies)
 
@@ -363,7 +539,9 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=20, help="jobs per measured phase (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="warm-up jobs for each side (default 3)")
     ap.add_argument("--no-serial", action="store_true", help="skip the one-job-at-a-time Workmode phase")
-    ap.add_argument("--profile", action="store_true", help="run the worker under cProfile and report phases")
+    ap.add_argument("--profile", choices=["phases", "cprofile"],
+                    help="phases: time the engine's phases and SQL in the worker (cheap); "
+                         "cprofile: run the worker under cProfile (slow, distorts)")
     ap.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
     ap.add_argument("--timeout", type=float, default=300, help="seconds to wait for a phase's jobs")
     args = ap.parse_args()
@@ -373,7 +551,7 @@ def main() -> int:
     import redis
     import sqlalchemy as sa
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
     db_name = f"workmode_bench_{uuid.uuid4().hex[:8]}"
     db_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + db_name
@@ -383,7 +561,7 @@ def main() -> int:
     broker.flushdb()  # db 7 is the benchmark's own: stale tasks from an aborted run must not linger
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
-    profile_out = RESULTS / f"worker-{stamp}.prof" if args.profile else None
+    profile_out = RESULTS / f"worker-{stamp}.{'prof' if args.profile == 'cprofile' else 'phases.json'}"
     log = RESULTS / f"worker-{stamp}.log"
     try:
         with ModelServer() as model:
@@ -393,6 +571,9 @@ def main() -> int:
                 "WORKMODE_DATABASE_URL": db_url, "WORKMODE_BROKER_URL": REDIS,
                 "WORKMODE_MODEL_BASE_URL": model.url, "WORKMODE_MODEL_NAME": "scripted-model",
                 "WORKMODE_MODEL_MAX_RETRIES": "0",
+                # The job is 5 reads + an answer (the issue's 11 steps); the default plan-first turn
+                # would force an update_plan call first, which this script does not make.
+                "WORKMODE_PLAN_FIRST": "false",
             })
             os.environ.update(env)
             for key in [k for k in os.environ if k.startswith("WORKMODE_") and k not in env]:
@@ -416,17 +597,32 @@ def main() -> int:
             print(f"bench: {args.jobs} jobs x {STEPS} steps ({MODEL_TURNS} model turns, {len(READS)} reads); "
                   f"warm-up {args.warmup}; db {db_name}; broker {REDIS}", flush=True)
             bare.run(max(1, args.warmup))
-            bare_r = bare.run(args.jobs)
-            print(f"  bare loop: {bare_r['steps_per_s']:.1f} steps/s", flush=True)
+            model.stats()
+            # Half the bare jobs before Workmode and half after, so drift in the machine's load
+            # (shared machines) hits both sides alike.
+            bare_a = bare.run((args.jobs + 1) // 2)
+            print(f"  bare loop (first half): {bare_a['steps_per_s']:.1f} steps/s", flush=True)
+            requests = {"bare": model.stats()}
 
-            with Worker(env, log, profile_out) as worker:
+            with Worker(env, log, args.profile, profile_out) as worker:
                 wait_done(create_jobs(principal, max(1, args.warmup)), worker, 120, 0.05)  # also: worker is up
+                model.stats()
+                if args.profile == "phases":
+                    Path(str(profile_out) + ".reset").touch()
                 batch = workmode_batch(principal, worker, args.jobs, args.timeout)
                 print(f"  workmode batch: {batch['steps_per_s']:.1f} steps/s", flush=True)
+                requests["workmode"] = model.stats()
                 serial = None
                 if not args.no_serial:
                     serial = workmode_serial(principal, worker, args.jobs, args.timeout)
                     print(f"  workmode serial: {serial['steps_per_s']:.1f} steps/s", flush=True)
+                in_worker = None
+                if args.profile == "phases":
+                    in_worker = bare_in_worker(worker, profile_out, args.jobs, args.timeout)
+            bare_b = bare.run(args.jobs // 2) if args.jobs > 1 else None
+            bare_r = combine("bare loop", [r for r in (bare_a, bare_b) if r])
+            if bare_b:
+                print(f"  bare loop (second half): {bare_b['steps_per_s']:.1f} steps/s", flush=True)
             dispose_engines()
     finally:
         if not args.keep_db:
@@ -441,13 +637,28 @@ def main() -> int:
     ratio_serial = serial["steps_per_s"] / bare_r["steps_per_s"] if serial else None
     print()
     print_table(rows, ratio, ratio_serial)
+    print("model requests (same shape on both sides): " + "; ".join(
+        f"{k} {v['requests']} requests, mean {v['mean_messages_chars']:.0f} chars of messages + "
+        f"{v['mean_tools_chars']:.0f} of tools" for k, v in requests.items()))
     profile = None
-    if profile_out and profile_out.exists():
-        worker_steps = STEPS * (max(1, args.warmup) + args.jobs * (1 if args.no_serial else 2))
-        profile = profile_report(profile_out, worker_steps)
-        print(f"\nworker profile ({worker_steps} steps, cumulative, overlapping; {profile_out}):")
+    worker_steps = STEPS * args.jobs * (1 if args.no_serial else 2)
+    if args.profile == "cprofile":
+        worker_steps += STEPS * max(1, args.warmup)
+    if args.profile and profile_out.exists():
+        if args.profile == "cprofile":
+            profile = profile_report(profile_out, worker_steps)
+        else:
+            profile = [{"phase": k, "calls": c, "cum_s": t, "ms_per_step": 1000 * t / worker_steps}
+                       for k, (c, t) in json.loads(profile_out.read_text()).items()]
+        print(f"\nwhere the worker's time goes ({args.profile}; {worker_steps} steps; "
+              f"nested rows overlap; {profile_out.relative_to(ROOT)}):")
         for p in profile:
-            print(f"  {p['phase']:32} {p['calls']:>7} calls {p['ms_per_step']:>8.2f} ms/step")
+            print(f"  {p['phase']:36} {p['calls']:>7} calls {p['ms_per_step']:>8.2f} ms/step")
+        print(f"bare loop, for comparison: {bare_r['ms_per_step']:.2f} ms/step: " + ", ".join(
+            f"{k} {v:.2f} ms/step" for k, v in bare_r["phases_ms_per_step"].items()))
+        if in_worker:
+            print(f"bare loop run inside the worker process: {in_worker['ms_per_step']:.2f} ms/step: " + ", ".join(
+                f"{k} {v:.2f} ms/step" for k, v in in_worker["phases_ms_per_step"].items()))
     out = RESULTS / f"engine-{stamp}.json"
     out.write_text(json.dumps({
         "timestamp": stamp, "jobs": args.jobs, "warmup": args.warmup, "steps_per_job": STEPS,
@@ -456,6 +667,7 @@ def main() -> int:
                     "platform": platform.platform()},
         "bare": bare_r, "workmode_batch": batch, "workmode_serial": serial,
         "ratio": ratio, "ratio_serial": ratio_serial, "target": 0.5, "profile": profile,
+        "model_requests": requests, "bare_in_worker": in_worker,
     }, indent=2))
     print(f"\nresults: {out.relative_to(ROOT)}")
     return 0
@@ -466,5 +678,7 @@ if __name__ == "__main__":
         serve_model()
     elif len(sys.argv) > 2 and sys.argv[1] == "--profiled-worker":
         profiled_worker(sys.argv[2], sys.argv[sys.argv.index("--") + 1:])
+    elif len(sys.argv) > 2 and sys.argv[1] == "--timed-worker":
+        timed_worker(sys.argv[2], sys.argv[sys.argv.index("--") + 1:])
     else:
         sys.exit(main())

@@ -5,9 +5,13 @@ from connectors.base import Connector, Tool
 
 
 def _load() -> dict[str, Connector]:
+    from connectors.gcal.tools import connector as gcal
+    from connectors.gmail.tools import connector as gmail
+    from connectors.jira.tools import connector as jira
     from connectors.sandbox.tools import connector as sandbox
+    from connectors.slack.tools import connector as slack
 
-    return {c.slug: c for c in (sandbox,)}
+    return {c.slug: c for c in (sandbox, gmail, gcal, jira, slack)}
 
 
 _CONNECTORS: dict[str, Connector] | None = None

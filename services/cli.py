@@ -150,3 +150,9 @@ from services.cli_admin import approvals, jobs  # noqa: E402
 main.add_command(jobs)
 main.add_command(approvals)
 import services.cli_model  # noqa: E402,F401  (registers `workmode model`)
+from services.cli_web import register as _register_web_commands  # noqa: E402
+
+_register_web_commands(main)
+from services.cli_slack import slack as _slack  # noqa: E402
+main.add_command(_slack)
+import services.cli_connect  # noqa: E402,F401  (registers `workmode connect`)

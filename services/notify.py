@@ -15,7 +15,6 @@ hop, except for the few approval events.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import Optional
 
 from sqlalchemy import event, inspect, select
@@ -34,7 +33,7 @@ DUE = "notify_due"
 # Events that may need a DM about an approval (posting it, or showing its decision).
 APPROVAL_KINDS = frozenset({"approval_requested", "decided", "approval_expired", "cancelled", "failed", "expired"})
 _CACHE_MAX = 10_000
-_is_slack_cache: "OrderedDict[str, bool]" = OrderedDict()
+_is_slack_cache: dict[str, bool] = {}
 
 
 def enabled() -> bool:
@@ -52,9 +51,9 @@ def changed(session: OrmSession, job_id: str, kind: str) -> None:
 
 
 def _cache(job_id: str, value: bool) -> bool:
+    if len(_is_slack_cache) >= _CACHE_MAX:
+        _is_slack_cache.clear()  # crude but thread-safe; a miss costs one indexed query
     _is_slack_cache[job_id] = value
-    if len(_is_slack_cache) > _CACHE_MAX:
-        _is_slack_cache.popitem(last=False)
     return value
 
 

@@ -93,8 +93,8 @@ class GoogleSession:
             self._save_if_refreshed()
 
     def _save_if_refreshed(self) -> None:
-        if self.credentials.token == self._secret.get("token") and \
-                (self.credentials.refresh_token or self._secret.get("refresh_token")) == self._secret.get("refresh_token"):
+        refresh = self.credentials.refresh_token or self._secret.get("refresh_token")
+        if self.credentials.token == self._secret.get("token") and refresh == self._secret.get("refresh_token"):
             return
         self._secret = secret_from_credentials(self.credentials, self._secret)
         with Session(self._engine) as s:

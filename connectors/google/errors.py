@@ -23,6 +23,13 @@ from connectors.base import (
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded",
                 "RATE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED"}
 DEFAULT_RETRY_AFTER = 5.0
+
+
+class Conflict(ToolError):
+    """409: the resource exists already (e.g. an event id chosen by the client)."""
+
+    kind = "conflict"
+
 MAX_PAGES = 50  # a hard stop for any pagination loop
 
 
@@ -72,6 +79,8 @@ def map_http_error(exc: HttpError, *, what: str, connect_url: str) -> ToolError:
                             "permission was not granted when connecting.")
     if status in (404, 410):
         return NotFound(f"{what}: not found ({message})")
+    if status == 409:
+        return Conflict(f"{what}: already exists ({message})")
     if status >= 500:
         return TransientError(f"Google failed on {what} (HTTP {status}): {message}")
     return ToolError(f"Google rejected {what} (HTTP {status}): {message}")

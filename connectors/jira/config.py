@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal, Optional
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, SecretStr, ValidationError, field_validator, model_validator
 
 from connectors.base import ReconnectRequired, ToolContext
 from services.config import get_settings
@@ -64,24 +64,29 @@ def load_config(ctx: ToolContext) -> JiraConfig:
     """The principal's own Jira connection if they made one, else the site-wide account."""
     settings = get_settings()
     stored = stored_credential(ctx, PROVIDER)
-    if stored:
-        return JiraConfig(**{"timeout_s": settings.jira_timeout_s, "url": settings.jira_url, **stored})
-    if not settings.jira_url:
-        raise ReconnectRequired("Jira is not connected: connect it with `workmode connect jira` "
-                                "(or set WORKMODE_JIRA_URL and an account for the whole site)")
-    return JiraConfig(url=settings.jira_url, email=settings.jira_email, api_token=settings.jira_api_token,
-                      pat=settings.jira_pat, timeout_s=settings.jira_timeout_s)
+    try:
+        if stored:  # {"url", "email" + "api_token" | "pat" | "oauth_token"}
+            return JiraConfig(**{"timeout_s": settings.jira_timeout_s, "url": settings.jira_url, **stored})
+        if not settings.jira_url:
+            raise ReconnectRequired("Jira is not connected: connect it with `workmode connect jira` "
+                                    "(or set WORKMODE_JIRA_URL and an account for the whole site)")
+        return JiraConfig(url=settings.jira_url, email=settings.jira_email, api_token=settings.jira_api_token,
+                          pat=settings.jira_pat, timeout_s=settings.jira_timeout_s)
+    except ValidationError as exc:  # only the messages: the input holds the secrets
+        where = "your Jira connection" if stored else "the WORKMODE_JIRA_* settings"
+        raise ReconnectRequired(f"{where} cannot be used ({problems(exc)}); reconnect with "
+                                "`workmode connect jira`") from None
+
+
+def problems(exc: ValidationError) -> str:
+    return "; ".join(e["msg"] for e in exc.errors())
 
 
 def stored_credential(ctx: ToolContext, provider: str) -> Optional[dict[str, Any]]:
-    """The principal's stored credential for `provider` (decrypted fields), or None.
+    """The principal's decrypted credential for `provider` (`workmode connect {provider}`), or None.
+    An unreadable one raises ReconnectRequired."""
+    if ctx.session is None:
+        return None
+    from services.credentials import load_secret  # lazily: the store imports the connector types
 
-    The credential store lives in `services/credentials`; while it is absent, settings are used."""
-    try:
-        from services import credentials
-    except ImportError:
-        return None
-    fetch = getattr(credentials, "load_secret", None)
-    if fetch is None:
-        return None
-    return fetch(session=ctx.session, principal_id=ctx.principal_id, provider=provider)
+    return load_secret(session=ctx.session, principal_id=ctx.principal_id, provider=provider)

@@ -19,6 +19,7 @@ from services.agent.toolbox import ToolRef
 from services.agent.transcript import tool_message
 from services.config import get_settings
 from services.dispatch import enqueue_execute
+from services.jobs.service import commit_progress
 from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Event, Job, Message, Organisation, Principal, utcnow
 
@@ -113,7 +114,10 @@ def process_calls(
             session.commit()
             continue  # the call stays unanswered; it runs again after the reconnect
         job.steps += 1
-        session.commit()
+        if name == ASK_USER or tools[name].write:
+            session.commit()
+        else:  # a read, a plan, read_more: nothing outside the store acts on it
+            commit_progress(session)
     return outcome
 
 

@@ -16,7 +16,7 @@ from services.agent.transcript import lock_job, unanswered_calls, unanswered_in
 from services.agent.turn import InvalidModelOutput, model_turn
 from services.config import get_settings
 from services.faults import STEP_AFTER_MODEL, crash_point
-from services.jobs.service import Superseded, bump, finish, requeue, transcript
+from services.jobs.service import Superseded, bump, commit_progress, finish, requeue, transcript
 from services.model.client import ModelClient, ModelError, ModelUnavailable
 from services.store.db import get_engine
 from services.store.models import Job, JobStatus, Organisation, Principal, utcnow
@@ -69,7 +69,10 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
                 started = time.perf_counter()
                 outcome = step(session, job, client)
                 metrics.observe_step(outcome, started)
-                session.commit()
+                if outcome == "continue":
+                    commit_progress(session)
+                else:
+                    session.commit()
                 if outcome != "continue":
                     return outcome
                 if time.monotonic() > slice_end:
@@ -122,7 +125,7 @@ def step(session: Session, job: Job, client: ModelClient) -> str:
         if not msg.tool_calls:
             finish(session, job, JobStatus.completed, result=msg.content)
             return "completed"
-        session.commit()
+        commit_progress(session)
         pending = msg.tool_calls
         history.append(msg)
     outcome = process_calls(session, job, org, principal, tools, pending, history)

@@ -43,5 +43,19 @@ def job_tools(org: Organisation) -> dict[str, ToolRef]:
     return dict(sorted(tools.items()))
 
 
+# Specs are built from pydantic JSON schemas, which costs milliseconds per tool and per step;
+# tools are immutable once registered, so each tool list's specs are built once per process.
+# Each entry keeps its Tool objects alive, so an id() in a key cannot be reused while cached.
+_SPECS: dict[tuple, tuple[list[Tool], list[dict]]] = {}
+
+
 def tool_specs(tools: dict[str, ToolRef]) -> list[dict]:
-    return [ref.tool.spec() for ref in tools.values()]
+    """The OpenAI tool specs, in the tools' order. Treat the dicts as read-only (they are shared)."""
+    key = tuple((name, ref.connector, id(ref.tool)) for name, ref in tools.items())
+    entry = _SPECS.get(key)
+    if entry is None:
+        if len(_SPECS) >= 64:
+            _SPECS.clear()
+        refs = [ref.tool for ref in tools.values()]
+        entry = _SPECS[key] = (refs, [tool.spec() for tool in refs])
+    return list(entry[1])

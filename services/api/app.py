@@ -8,9 +8,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from services.api import errors, health, rest_approvals, rest_jobs, rest_tokens
-from services.api.security import SecurityHeaders
+from services.api.deps import api_principal
+from services.api.security import RejectNul, SecurityHeaders
 from services.api.web import approval, auth, jobs, oidc, queue, settings_page
 from services.config import get_settings
+from services.credentials.routes import make_router as connections_router
+from services.metrics import metrics_router
+from services.slackapp.http import router as slack_router
 
 STATIC = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "workmode_session"
@@ -28,9 +32,14 @@ def create_app() -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=s.secret_key.get_secret_value() + ":web-session",
                        session_cookie=SESSION_COOKIE, max_age=s.session_max_age_s, same_site="lax",
                        https_only=secure)
+    app.add_middleware(RejectNul)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     for module in (health, rest_jobs, rest_approvals, rest_tokens, auth, oidc, queue, approval, jobs, settings_page):
         app.include_router(module.router)
+    # Connect / disconnect outside accounts (Google OAuth, Jira, Slack): a token or the session (+ CSRF header).
+    app.include_router(connections_router(api_principal))
+    app.include_router(metrics_router())  # GET /metrics (Prometheus), outside the OpenAPI schema
+    app.include_router(slack_router)  # POST /slack/events: commands, interactivity, events (signed by Slack)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -9,6 +9,7 @@ import secrets
 from typing import Annotated, Iterator, Optional
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
@@ -39,10 +40,14 @@ def csrf_token(request: Request) -> str:
 
 
 async def read_form(request: Request) -> FormData:
-    if request.headers.get("content-type", "").split(";")[0].strip() in (
+    if request.headers.get("content-type", "").split(";")[0].strip() not in (
             "application/x-www-form-urlencoded", "multipart/form-data"):
-        return await request.form()
-    return FormData()
+        return FormData()
+    form = await request.form()
+    for name, value in form.multi_items():
+        if isinstance(value, str) and "\x00" in value:
+            raise ApiError(400, f"{name}: contains a NUL character", name)
+    return form
 
 
 FormDep = Annotated[FormData, Depends(read_form)]
@@ -59,10 +64,9 @@ async def check_csrf(request: Request) -> None:
 
 
 # ------------------------------------------------------------------ who is calling
-def _bearer(request: Request) -> Optional[str]:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+bearer_scheme = HTTPBearer(auto_error=False, scheme_name="PersonalApiToken",
+                           description="A personal API token (Settings → Personal API tokens, or `workmode tokens create`)")
+BearerDep = Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer_scheme)]
 
 
 def session_principal(request: Request, db: Session) -> Optional[Principal]:
@@ -70,10 +74,10 @@ def session_principal(request: Request, db: Session) -> Optional[Principal]:
     return db.get(Principal, pid) if isinstance(pid, str) else None
 
 
-def api_principal(request: Request, db: DbDep) -> Principal:
+def api_principal(request: Request, db: DbDep, bearer: BearerDep) -> Principal:
     """REST callers: a personal API token, or the web session plus its CSRF token (header)."""
-    token = _bearer(request)
-    if token is not None:
+    if request.headers.get("authorization"):
+        token = bearer.credentials.strip() if bearer else ""
         found = principal_for_api_token(session=db, token=token)
         if found is None:
             raise ApiError(401, "invalid or revoked API token", "Authorization")

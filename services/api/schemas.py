@@ -4,12 +4,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, Optional, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from typing_extensions import Annotated
 
 from services.agent.risk import describe
 from services.store.models import Action, Event, Job, Message
 
 T = TypeVar("T")
+
+
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL cannot store NUL characters, and no person means one: refuse them as input."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k)
+            _no_nul(v)
+    elif isinstance(value, list):
+        for v in value:
+            _no_nul(v)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class Page(BaseModel, Generic[T]):
@@ -27,7 +46,7 @@ def page(items: list, total: int, limit: int, offset: int) -> dict:
 
 class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt: str = Field(..., min_length=1, max_length=20_000, description="What you want done")
+    prompt: Text = Field(..., min_length=1, max_length=20_000, description="What you want done")
     reasoning_effort: Optional[Literal["none", "high"]] = Field(None, description="Default: the server's")
     max_steps: Optional[int] = Field(None, ge=1, le=500)
     max_tokens: Optional[int] = Field(None, ge=1000, le=10_000_000)
@@ -141,16 +160,16 @@ class JobDetail(JobPublic):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "edit", "reject", "respond"]
-    args_hash: str = Field(..., min_length=1, max_length=128,
+    args_hash: Text = Field(..., min_length=1, max_length=128,
                            description="The args_hash of the action as you were shown it")
-    arguments: Optional[dict[str, Any]] = Field(None, description="edit: the full, changed arguments")
-    reason: Optional[str] = Field(None, max_length=5000, description="reject: why (the agent is told)")
-    feedback: Optional[str] = Field(None, max_length=5000, description="respond: what the agent should do instead")
+    arguments: Annotated[Optional[dict[str, Any]], AfterValidator(_no_nul)] = Field(None, description="edit: the full, changed arguments")
+    reason: Optional[Text] = Field(None, max_length=5000, description="reject: why (the agent is told)")
+    feedback: Optional[Text] = Field(None, max_length=5000, description="respond: what the agent should do instead")
 
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(..., min_length=1, max_length=100)
+    name: Text = Field(..., min_length=1, max_length=100)
 
 
 class TokenPublic(BaseModel):

@@ -48,3 +48,27 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class RejectNul:
+    """A NUL character in the path or query is never meaningful here (and PostgreSQL cannot store
+    it): answer 400 naming the part at fault, before any route runs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            from urllib.parse import unquote_to_bytes
+
+            where = ("path" if "\x00" in scope.get("path", "") else
+                     "query" if b"\x00" in unquote_to_bytes(scope.get("query_string", b"")) else None)
+            if where:
+                from starlette.responses import JSONResponse
+
+                from services.api.errors import body
+
+                response = JSONResponse(body(400, f"{where}: contains a NUL character", where), status_code=400)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -120,8 +120,8 @@ def finish(*, session: Session, state: str, code: str = "", error: str = "",
     previous = store.load(session=session, principal_id=principal_id, provider=PROVIDER) or {}
     refresh = tokens.get("refresh_token") or previous.get("refresh_token")
     if not refresh:
-        raise OAuthError("Google returned no refresh token; remove Workmode at https://myaccount.google.com/permissions "
-                         "and connect again")
+        raise OAuthError("Google returned no refresh token; remove Workmode at "
+                         "https://myaccount.google.com/permissions and connect again")
     granted = sorted(set(str(tokens.get("scope", "")).split()))
     expiry = datetime.now(timezone.utc) + timedelta(seconds=int(tokens.get("expires_in", 3600)))
     store.save(session=session, principal_id=principal_id, provider=PROVIDER, secret={

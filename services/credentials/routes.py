@@ -82,10 +82,10 @@ def make_router(current_principal: Callable[..., Principal]) -> APIRouter:
     """Routes: GET /connect/google, GET /oauth/google/callback, POST /connect/jira, POST
     /connect/slack, POST /disconnect/{provider}, GET /connections."""
     router = APIRouter(tags=["connections"])
-    Me = Annotated[Principal, Depends(current_principal)]
+    me_dep = Depends(current_principal)  # (a local Annotated alias would not resolve: annotations are strings)
 
     @router.get(CONNECT_PATH, summary="Start connecting a Google account (redirects to Google)")
-    def connect_google(me: Me, session: SessionDep) -> RedirectResponse:
+    def connect_google(session: SessionDep, me: Principal = me_dep) -> RedirectResponse:
         try:
             url = google_oauth.start(session=session, principal=me)
         except GoogleNotConfigured as exc:
@@ -111,18 +111,18 @@ def make_router(current_principal: Callable[..., Principal]) -> APIRouter:
                      f"always with your approval for changes. You can close this window.{note}")
 
     @router.post("/connect/jira", status_code=204, summary="Store a Jira API token or personal access token")
-    def connect_jira(body: JiraConnect, me: Me, session: SessionDep) -> None:
+    def connect_jira(body: JiraConnect, session: SessionDep, me: Principal = me_dep) -> None:
         store.save(session=session, principal_id=me.id, provider="jira", secret=body.secret())
         session.commit()
 
     @router.post("/connect/slack", status_code=204, summary="Store a Slack bot token")
-    def connect_slack(body: SlackConnect, me: Me, session: SessionDep) -> None:
+    def connect_slack(body: SlackConnect, session: SessionDep, me: Principal = me_dep) -> None:
         store.save(session=session, principal_id=me.id, provider="slack",
                    secret={"bot_token": body.bot_token.get_secret_value()})
         session.commit()
 
     @router.post("/disconnect/{provider}", summary="Forget (and for Google, revoke) a connection")
-    def disconnect(provider: Literal["google", "jira", "slack"], me: Me, session: SessionDep) -> dict:
+    def disconnect(provider: Literal["google", "jira", "slack"], session: SessionDep, me: Principal = me_dep) -> dict:
         if provider == "google":
             removed = google_oauth.disconnect(session=session, principal_id=me.id)
         else:
@@ -131,7 +131,7 @@ def make_router(current_principal: Callable[..., Principal]) -> APIRouter:
         return {"provider": provider, "removed": removed}
 
     @router.get("/connections", summary="Which accounts are connected (no secrets)")
-    def connections(me: Me, session: SessionDep) -> list[dict]:
+    def connections(session: SessionDep, me: Principal = me_dep) -> list[dict]:
         return store.connections(session=session, principal_id=me.id)
 
     return router

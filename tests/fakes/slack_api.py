@@ -229,6 +229,12 @@ class FakeSlack:
         return {"ok": True, "user": {"id": user, "team_id": TEAM, "name": name, "real_name": name.title(), "tz": tz,
                                      "is_bot": False, "profile": {"email": email, "real_name": name.title()}}}
 
+    def _m_users_lookupByEmail(self, args):
+        for user, (email, _name, _tz) in self.users.items():
+            if email == args.get("email"):
+                return self._m_users_info({"user": user})
+        return {"ok": False, "error": "users_not_found"}
+
     def _view(self, args, kind: str):
         view = self._json_arg(args.get("view")) or {}
         if not isinstance(view, dict) or view.get("type") not in ("modal", "home"):
@@ -256,3 +262,150 @@ class FakeSlack:
 def slack_api():
     with FakeSlack() as fake:
         yield fake
+
+
+# ---------------------------------------------------------------------- Slack's side of requests
+class SlackSender:
+    """Sends requests to Workmode's /slack/events exactly as Slack does: form or JSON bodies,
+    signed with HMAC-SHA256 over `v0:{timestamp}:{body}` with the signing secret."""
+
+    def __init__(self, http, secret: str, fake: FakeSlack, path: str = "/slack/events"):
+        self.http, self.secret, self.fake, self.path = http, secret, fake, path
+        self._ids = itertools.count(1)
+
+    def sign(self, body: str, ts: str) -> str:
+        import hashlib
+        import hmac
+
+        return "v0=" + hmac.new(self.secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+
+    def post(self, body: str, content_type: str, *, ts: int | None = None, signature: str | None = None,
+             headers: dict | None = None):
+        import time
+
+        stamp = str(int(time.time()) if ts is None else ts)
+        sent = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": signature or self.sign(body, stamp), **(headers or {})}
+        return self.http.post(self.path, content=body.encode(), headers=sent)
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):04d}"
+
+    # ------------------------------------------------------------------ bodies
+    def command_body(self, text: str, *, user: str = "U0ALEX", channel: str = "C0GENERAL",
+                     trigger_id: str | None = None) -> str:
+        from urllib.parse import urlencode
+
+        return urlencode({
+            "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "northwind",
+            "channel_id": channel, "channel_name": "general", "user_id": user, "user_name": PEOPLE.get(user, ("", "x"))[1],
+            "command": "/work", "text": text, "api_app_id": "A0WORK", "is_enterprise_install": "false",
+            "response_url": self.fake.response_url(self.next_id("cmd")), "trigger_id": trigger_id or self.next_id("trig."),
+        })
+
+    def command(self, text: str, **kw):
+        return self.post(self.command_body(text, **kw), "application/x-www-form-urlencoded")
+
+    def interaction(self, payload: dict, **kw):
+        from urllib.parse import urlencode
+
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", **kw)
+
+    def click(self, action_id: str, value: str, *, user: str, message: SlackMessage | None = None,
+              home: bool = False, trigger_id: str | None = None):
+        payload: dict[str, Any] = {
+            "type": "block_actions", "user": {"id": user, "username": PEOPLE.get(user, ("", "x"))[1], "team_id": TEAM},
+            "api_app_id": "A0WORK", "token": "legacy-verification-token", "team": {"id": TEAM, "domain": "northwind"},
+            "trigger_id": trigger_id or self.next_id("trig."),
+            "actions": [{"action_id": action_id, "block_id": "wm_approval", "type": "button", "value": value,
+                         "text": {"type": "plain_text", "text": action_id}, "action_ts": "1700000001.000001"}],
+        }
+        if home:
+            payload.update(container={"type": "view", "view_id": "VHOME"}, view={"id": "VHOME", "type": "home"})
+        else:
+            payload.update(
+                container={"type": "message", "message_ts": message.ts, "channel_id": message.channel, "is_ephemeral": False},
+                channel={"id": message.channel, "name": "general"},
+                message={"type": "message", "ts": message.ts, "thread_ts": message.thread_ts, "text": message.text,
+                         "blocks": message.blocks},
+                response_url=self.fake.response_url(self.next_id("act")))
+        return self.interaction(payload)
+
+    def submit(self, view: dict, *, user: str, values: dict):
+        payload = {
+            "type": "view_submission", "team": {"id": TEAM, "domain": "northwind"},
+            "user": {"id": user, "username": PEOPLE.get(user, ("", "x"))[1], "team_id": TEAM},
+            "api_app_id": "A0WORK", "token": "legacy-verification-token", "trigger_id": self.next_id("trig."),
+            "view": {**view, "team_id": TEAM, "state": {"values": values}, "hash": "1700000002.abc"},
+            "response_urls": [],
+        }
+        return self.interaction(payload)
+
+    def event(self, event: dict, *, event_id: str | None = None, retry: int | None = None):
+        envelope = {"token": "legacy-verification-token", "team_id": TEAM, "api_app_id": "A0WORK", "event": event,
+                    "type": "event_callback", "event_id": event_id or self.next_id("Ev"), "event_time": 1700000000,
+                    "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}]}
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
+        return self.post(json.dumps(envelope), "application/json", headers=headers)
+
+
+def form_values(view: dict, **overrides: Any) -> dict:
+    """The `state.values` Slack would send for a modal left as shown, with some fields changed
+    (by block id suffix, e.g. body="new text"; a list for multi-line list fields)."""
+    values: dict = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element, name = block["element"], block["block_id"].split(":", 1)[-1]
+        kind = element["type"]
+        if kind == "static_select":
+            chosen = overrides.get(name)
+            option = ({"text": {"type": "plain_text", "text": str(chosen)}, "value": str(chosen)} if chosen is not None
+                      else element.get("initial_option"))
+            values[block["block_id"]] = {element["action_id"]: {"type": kind, "selected_option": option}}
+            continue
+        value = overrides.get(name, element.get("initial_value"))
+        if isinstance(value, list):
+            value = "\n".join(value)
+        values[block["block_id"]] = {element["action_id"]: {"type": kind, "value": value if value != "" else None}}
+    return values
+
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-0000-test-token"
+
+
+@dataclass
+class SlackWorld:
+    fake: FakeSlack
+    send: SlackSender
+    http: Any
+
+
+@pytest.fixture
+def slack(slack_api, monkeypatch):
+    """Workmode configured for Slack against the fake Web API, with /slack/events mounted on a
+    plain FastAPI app (the router the API app includes), driven by a signing SlackSender."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from services.config import reset_settings
+    from services.slackapp.http import router
+    from services.slackapp.identity import clear_cache
+
+    monkeypatch.setenv("WORKMODE_SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("WORKMODE_SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    monkeypatch.setenv("WORKMODE_SLACK_API_URL", slack_api.api_url)
+    monkeypatch.setenv("WORKMODE_SLACK_UPDATE_INTERVAL_S", "0")
+    from services.config import get_settings
+
+    for _ in range(50):  # a worker thread may cache settings read just before the env changed
+        reset_settings()
+        if get_settings().slack_api_url == slack_api.api_url:
+            break
+    clear_cache()
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as http:
+        yield SlackWorld(slack_api, SlackSender(http, SIGNING_SECRET, slack_api), http)
+    clear_cache()

@@ -11,7 +11,8 @@ from services.agent.policy import APPROVER_ROLES
 from services.api.deps import DbDep, FormDep, WebUser, check_csrf, org_of
 from services.api.tokens import TokenError, create_api_token, list_api_tokens, revoke_api_token
 from services.api.web.templating import flash, page
-from services.store.models import Credential, Principal, Schedule
+from services.credentials import google_oauth, service as credentials
+from services.store.models import Principal, Schedule
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
@@ -24,7 +25,7 @@ def _settings(request: Request, db: Session, me: Principal, *, new_token: Option
     approvers = [p for p in people if p.email.lower() in named or APPROVER_ROLES & set(p.roles or [])]
     return page(request, "settings.html", {
         "org": org, "approvers": approvers,
-        "accounts": list(db.exec(select(Credential).where(Credential.principal_id == me.id))),
+        "accounts": credentials.connections(session=db, principal_id=me.id),
         "schedules": list(db.exec(select(Schedule).where(Schedule.principal_id == me.id))),
         "tokens": list_api_tokens(session=db, principal=me), "new_token": new_token, "error": error,
         "auto_approve": (org.policy or {}).get("auto_approve", [])}, status=status, user=me)
@@ -58,11 +59,13 @@ def revoke(token_id: str, request: Request, me: WebUser, db: DbDep) -> Response:
 
 @router.post("/settings/accounts/{provider}/disconnect")
 def disconnect(provider: str, request: Request, me: WebUser, db: DbDep) -> Response:
-    cred = db.exec(select(Credential).where(Credential.principal_id == me.id, Credential.provider == provider)).first()
-    if cred is None:
-        flash(request, f"no {provider} account is connected", "error")
+    if provider == "google":  # also revokes the grant at Google
+        removed = google_oauth.disconnect(session=db, principal_id=me.id)
     else:
-        db.delete(cred)
-        db.commit()
+        removed = credentials.delete(session=db, principal_id=me.id, provider=provider)
+    db.commit()
+    if removed:
         flash(request, f"{provider} disconnected: jobs that need it will ask you to connect again.")
+    else:
+        flash(request, f"no {provider} account is connected", "error")
     return RedirectResponse("/settings", status_code=303)

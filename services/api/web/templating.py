@@ -62,7 +62,7 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
     from services.api.deps import csrf_token
 
     ctx = {"request": request, "user": user, "csrf": csrf_token(request),
-           "flashes": request.session.pop("flash", []), "tz": getattr(user, "time_zone", "UTC"), **context}
+           "flashes": [] if name.startswith("_") else request.session.pop("flash", []), "tz": getattr(user, "time_zone", "UTC"), **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 

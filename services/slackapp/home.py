@@ -1,0 +1,90 @@
+"""App Home: my pending approvals (with the same buttons as in threads), my recent jobs, my
+schedules. Published on app_home_opened and after a decision made from it."""
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session, col, select
+
+from services.approvals.service import list_pending
+from services.slackapp import blocks as b
+from services.slackapp.approval_blocks import APPROVE, EDIT, REJECT, button_value
+from services.slackapp.common import actor, log, session
+from services.slackapp.identity import UnknownSlackUser
+from services.store.models import Job, Principal, Schedule
+
+MAX_PENDING, MAX_JOBS = 10, 10
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(on_home_opened)
+
+
+def on_home_opened(event: dict, client, context) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    with session() as s:
+        try:
+            person = actor(s, client, context)
+        except UnknownSlackUser as exc:
+            _publish(client, context.get("user_id"), [b.section(b.esc(str(exc)))])
+            return
+        publish(client, s, person, context.get("user_id"))
+
+
+def publish(client: WebClient, s: Session, person: Principal, user_id: str | None) -> None:
+    _publish(client, user_id or person.slack_user_id, view_blocks(s, person))
+
+
+def _publish(client: WebClient, user_id: str | None, blocks: list[dict]) -> None:
+    if not user_id:
+        return
+    try:
+        client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks[:100]})
+    except SlackApiError as exc:
+        log.warning("views.publish for %s failed: %s", user_id, exc.response.get("error"))
+
+
+def view_blocks(s: Session, person: Principal) -> list[dict]:
+    out: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": "Workmode"}},
+                       b.context("Ask for work with `/work <request>`; `/work help` shows the rest.")]
+    pending = list_pending(session=s, principal=person)
+    out.append(b.section(f"*Waiting for your decision* ({len(pending)})" if pending else
+                         "*Waiting for your decision*\nNothing right now."))
+    for action in pending[:MAX_PENDING]:
+        job = s.get(Job, action.job_id)
+        requester = s.get(Principal, job.principal_id)
+        title = (action.preview or {}).get("title") or action.tool
+        flags = f" · :warning: {len(action.risk_flags)} risk flag(s)" if action.risk_flags else ""
+        out.append(b.section(f"*{b.esc(b.clip(title, 200))}*\n{b.who(requester.slack_user_id, requester.name)}'s job "
+                             f"`{b.short(job.id)}` · expires {b.when(action.expires_at)}{flags}"))
+        value = button_value(action)
+        out.append({"type": "actions", "block_id": f"home:{action.id}", "elements": [
+            {"type": "button", "action_id": APPROVE, "style": "primary", "value": value,
+             "text": {"type": "plain_text", "text": "Approve"}},
+            {"type": "button", "action_id": EDIT, "value": value, "text": {"type": "plain_text", "text": "Edit"}},
+            {"type": "button", "action_id": REJECT, "style": "danger", "value": value,
+             "text": {"type": "plain_text", "text": "Reject"}}]})
+    if len(pending) > MAX_PENDING:
+        out.append(b.context(f"…and {len(pending) - MAX_PENDING} more in the web approval queue."))
+    out.append({"type": "divider"})
+    jobs = s.exec(select(Job).where(Job.principal_id == person.id)
+                  .order_by(col(Job.created_at).desc()).limit(MAX_JOBS)).all()
+    from services.slackapp.command import job_line
+
+    out.append(b.section("*Your recent jobs*\n" + ("\n".join(job_line(j) for j in jobs) if jobs else "None yet.")))
+    out.append({"type": "divider"})
+    schedules = s.exec(select(Schedule).where(Schedule.principal_id == person.id)).all()
+    lines = [f"{':large_green_circle:' if sc.enabled else ':white_circle:'} {b.esc(sc.kind)} every "
+             f"{_every(sc.every_s)} · next {b.when(sc.next_run_at)}" for sc in schedules]
+    out.append(b.section("*Your schedules*\n" + ("\n".join(lines) if lines else "None.")))
+    return out
+
+
+def _every(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return "day" if seconds == 86400 else f"{seconds // 86400} days"
+    if seconds % 3600 == 0:
+        return "hour" if seconds == 3600 else f"{seconds // 3600} hours"
+    return f"{max(seconds // 60, 1)} min"

@@ -1,0 +1,247 @@
+"""The notifier: bring one job's Slack messages up to date with the store (run by the
+`workmode.notify.job` task, one at a time per job).
+
+- A job from Slack: its one message (posted on the first run; the plan, current step, tokens,
+  then the answer), edited at most every `slack_update_interval_s` (a later run is scheduled
+  instead, so a busy job cannot hit Slack's rate limits; the final state is shown at once).
+- Its questions, posted in the thread (the person answers by replying there).
+- Approvals: posted in the thread, and DMed to the people in `dm_recipients`; when decided (in
+  Slack, on the web or in the CLI) every copy is edited to say who decided, and the buttons go.
+Slack's 429 schedules a later run after Retry-After; nothing here sleeps.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Optional
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session, col, select
+
+from services import notify
+from services.agent.builtins import ASK_USER
+from services.agent.policy import APPROVER_ROLES
+from services.agent.transcript import unanswered_calls
+from services.config import get_settings
+from services.slackapp import blocks as b
+from services.slackapp.approval_blocks import approval_card
+from services.slackapp.client import web_client
+from services.slackapp.state import KEY, notify_lock, slack_state, update_reply_to
+from services.store.db import get_engine
+from services.store.models import FINAL_JOB_STATUSES, Action, Event, Job, Organisation, Principal
+
+log = logging.getLogger(__name__)
+BUSY_RETRY_S = 0.5
+MOVED = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_reply_to_message"}
+STEP_TEXT = {
+    "tool_called": "read {tool}", "tool_failed": "{tool} failed; trying another way",
+    "plan_updated": "updated the plan", "approval_requested": "waiting for approval: {tool}",
+    "auto_approved": "running {tool} (approved by policy)", "action_succeeded": "{tool} done",
+    "action_failed": "{tool} failed", "question_asked": "asked: {question}", "answered": "got the answer",
+    "decided": "decision recorded", "model_unavailable": "the model is busy; retrying shortly",
+}
+
+
+def sync_job(job_id: str) -> str:
+    if not notify.enabled():
+        return "disabled"
+    with notify_lock(job_id) as got:
+        if not got:
+            again, outcome = BUSY_RETRY_S, "busy"
+        else:
+            with Session(get_engine(), expire_on_commit=False) as session:
+                job = session.get(Job, job_id)
+                if job is None:
+                    return "gone"
+                syncer = Syncer(session, job, web_client(retry_rate_limits=False))
+                outcome = syncer.run()
+                update_reply_to(session, job_id, syncer.merge_into)
+                session.commit()
+                again = syncer.again
+    if again is not None:
+        notify.enqueue(job_id, countdown=again)
+    return outcome
+
+
+class Syncer:
+    def __init__(self, session: Session, job: Job, client: WebClient):
+        self.s, self.job, self.client = session, job, client
+        self.reply = dict(job.reply_to or {})
+        self.state = slack_state(job.reply_to)
+        self.top: dict[str, Any] = {}  # top-level reply_to keys to set (ts, channel)
+        self.again: Optional[float] = None
+        self.requester = session.get(Principal, job.principal_id)
+        self.mention = b.who(self.reply.get("user") or self.requester.slack_user_id,
+                             self.requester.name or self.requester.email)
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> str:
+        try:
+            if self.job.source == "slack" and self.reply.get("channel"):
+                if not self.reply.get("ts"):
+                    self._post_card()
+                self._questions()
+            self._approvals()
+            if self.job.source == "slack" and self.reply.get("ts"):
+                self._update_card()
+        except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                self.again = float(exc.response.headers.get("Retry-After", 1) or 1)
+                return "rate_limited"
+            log.warning("Slack refused an update of job %s: %s", self.job.id, exc.response.get("error"))
+            return f"slack error: {exc.response.get('error')}"
+        except Exception as exc:  # noqa: BLE001 - Slack unreachable: try again later, a few times
+            failures = self.state.get("failures", 0) + 1
+            self.state["failures"] = failures
+            if failures <= 5:
+                self.again = min(2.0**failures, 60.0)
+            log.warning("could not reach Slack for job %s (%s: %s)", self.job.id, type(exc).__name__, exc)
+            return "unreachable"
+        self.state.pop("failures", None)
+        return "ok"
+
+    def merge_into(self, reply_to: dict[str, Any]) -> None:
+        """Write our keys back; keep what others wrote meanwhile (e.g. answered message ts)."""
+        reply_to.update(self.top)
+        current = reply_to.setdefault(KEY, {})
+        for key in ("card", "approvals", "questions", "failures"):
+            if key in self.state:
+                current[key] = self.state[key]
+            else:
+                current.pop(key, None)
+
+    # ------------------------------------------------------------------ the job's message
+    def _post_card(self) -> None:
+        blocks, fallback = b.job_card(self.job, requester=self.mention, current=self._current())
+        channel = self.reply["channel"]
+        try:
+            resp = self.client.chat_postMessage(channel=channel, blocks=blocks, text=fallback)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in MOVED or not self.reply.get("user"):
+                raise
+            channel = self._dm(self.reply["user"])
+            resp = self.client.chat_postMessage(channel=channel, blocks=blocks, text=fallback)
+            self._tell_moved(exc.response.get("error"))
+        ts = resp["ts"]
+        self.top.update(channel=resp["channel"], ts=ts, thread_ts=ts)
+        self.reply.update(self.top)
+        self.state["card"] = {"hash": b.blocks_hash(blocks, fallback), "at": time.time()}
+
+    def _tell_moved(self, error: str) -> None:
+        url = self.reply.get("response_url")
+        if not url:
+            return
+        from slack_sdk.webhook import WebhookClient
+
+        WebhookClient(url, timeout=10).send(response_type="ephemeral", replace_original=False, text=(
+            f"I can't post in this conversation ({error}); invite me with `/invite @Workmode` next time. "
+            "I'll keep you posted in our direct messages."))
+
+    def _update_card(self) -> None:
+        blocks, fallback = b.job_card(self.job, requester=self.mention, current=self._current())
+        digest = b.blocks_hash(blocks, fallback)
+        card = self.state.setdefault("card", {})
+        if digest == card.get("hash"):
+            return
+        now = time.time()
+        due = card.get("at", 0) + get_settings().slack_update_interval_s
+        if self.job.status not in FINAL_JOB_STATUSES and now < due:
+            if card.get("deferred_until", 0) < now:  # no later run scheduled yet
+                card["deferred_until"] = due
+                self.again = due - now
+            return
+        self.client.chat_update(channel=self.reply["channel"], ts=self.reply["ts"], blocks=blocks, text=fallback)
+        card.update(hash=digest, at=now, deferred_until=0)
+
+    def _current(self) -> str:
+        recent = self.s.exec(select(Event).where(Event.job_id == self.job.id)
+                             .order_by(col(Event.id).desc()).limit(4)).all()
+        for event in recent:
+            template = STEP_TEXT.get(event.kind)
+            if template:
+                data = {"tool": event.data.get("tool", "a tool"), "question": b.clip(str(event.data.get("question", "")), 200)}
+                return template.format(**data)
+        return ""
+
+    # ------------------------------------------------------------------ questions
+    def _questions(self) -> None:
+        posted = self.state.setdefault("questions", {})
+        for call in unanswered_calls(self.s, self.job.id):
+            if call["name"] != ASK_USER or call["id"] in posted:
+                continue
+            question = json.loads(call.get("arguments") or "{}").get("question", "")
+            blocks, fallback = b.question(self.mention, question)
+            resp = self.client.chat_postMessage(channel=self.reply["channel"], thread_ts=self.reply["ts"],
+                                                blocks=blocks, text=fallback)
+            posted[call["id"]] = resp["ts"]
+
+    # ------------------------------------------------------------------ approvals
+    def _approvals(self) -> None:
+        actions = self.s.exec(select(Action).where(Action.job_id == self.job.id).order_by(col(Action.created_at))).all()
+        known = self.state.setdefault("approvals", {})
+        for action in actions:
+            entry = known.get(action.id)
+            if entry is None and action.status != "pending":
+                continue
+            blocks, fallback = approval_card(action, self.job, requester=self.mention,
+                                             requester_tz=self.requester.time_zone, person=self._person)
+            digest = b.blocks_hash(blocks, fallback)
+            if entry is None:
+                entry = known[action.id] = {"msgs": [], "hash": digest, "dms": [], "thread": False}
+            if action.status == "pending":
+                if self.job.source == "slack" and self.reply.get("ts") and not entry["thread"]:
+                    resp = self.client.chat_postMessage(channel=self.reply["channel"], thread_ts=self.reply["ts"],
+                                                        blocks=blocks, text=fallback)
+                    entry["msgs"].append([resp["channel"], resp["ts"]])
+                    entry["thread"] = True
+                for slack_id in self._dm_recipients():
+                    if slack_id in entry["dms"]:
+                        continue
+                    resp = self.client.chat_postMessage(channel=self._dm(slack_id), blocks=blocks, text=fallback)
+                    entry["msgs"].append([resp["channel"], resp["ts"]])
+                    entry["dms"].append(slack_id)
+            if digest != entry["hash"]:
+                for channel, ts in entry["msgs"]:
+                    self.client.chat_update(channel=channel, ts=ts, blocks=blocks, text=fallback)
+                entry["hash"] = digest
+
+    def _dm_recipients(self) -> list[str]:
+        """Who gets an approval as a DM: the requester when the job has no Slack thread; and the
+        organisation's named approvers when the requester is not one of them."""
+        if hasattr(self, "_dms"):
+            return self._dms
+        org = self.s.get(Organisation, self.job.org_id)
+        named = {e.lower() for e in (org.policy or {}).get("approvers", [])}
+        people: list[Principal] = []
+        if self.job.source != "slack":
+            people.append(self.requester)
+        requester_approves = self.requester.email.lower() in named or bool(APPROVER_ROLES & set(self.requester.roles or []))
+        if named and not requester_approves:
+            people += self.s.exec(select(Principal).where(Principal.org_id == org.id,
+                                                          col(Principal.email).in_(sorted(named)))).all()
+        ids = []
+        for person in people:
+            slack_id = person.slack_user_id or self._lookup(person.email)
+            if slack_id and slack_id not in ids:
+                ids.append(slack_id)
+        self._dms = ids
+        return ids
+
+    def _lookup(self, email: str) -> Optional[str]:
+        try:
+            return self.client.users_lookupByEmail(email=email)["user"]["id"]
+        except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                raise
+            return None
+
+    def _dm(self, slack_id: str) -> str:
+        return self.client.conversations_open(users=slack_id)["channel"]["id"]
+
+    def _person(self, principal_id: Optional[str]) -> tuple[Optional[str], str]:
+        person = self.s.get(Principal, principal_id) if principal_id and principal_id != "policy" else None
+        if person is None:
+            return None, principal_id or ""
+        return person.slack_user_id, person.name or person.email
