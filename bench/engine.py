@@ -1,6 +1,6 @@
 """Engine benchmark: durable Workmode against a bare agent loop, in the same run.
 
-    .venv/bin/python bench/engine.py [--jobs 20] [--warmup 3] [--profile phases|cprofile] [--keep-db]
+    .venv/bin/python bench/engine.py [--jobs 20] [--warmup 3] [--rounds 4] [--no-serial] [--profile phases|cprofile] [--keep-db]
     make bench
 
 The job: 11 steps = 6 model turns + 5 read tool calls (gmail_search, gmail_list_labels,
@@ -20,7 +20,10 @@ the next scripted turn, so any number of jobs can run in any order.
   `batch`: all N jobs created at once, wall time = first create → last `finished_at`.
   `serial`: one job at a time, latency = `created_at` → `finished_at` (both stamped in the store).
 
-The ratio is workmode(batch) steps/s over bare steps/s; the target is ≥ 0.5. Results go to
+The sides alternate in rounds (`--rounds`, default 4; the jobs are split between them), so a
+shared machine's changing load hits both alike; the table sums the rounds and each round's ratio
+is printed too. The ratio is workmode(batch) steps/s over bare steps/s; the target is ≥ 0.5.
+Results go to
 bench/results/engine-<timestamp>.json. `--profile phases` times the engine's phases and its SQL
 inside the worker (cheap wall-clock wrappers); `--profile cprofile` runs it under cProfile.
 """
@@ -30,6 +33,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,13 +78,9 @@ def reply_for(body: dict):
 
 def serve_model() -> None:
     """Subprocess entry point: run the scripted server until stdin closes; print its URL first."""
-    import socketserver
-
     from tests.fakes.model_server import ScriptedModel, dynamic
 
-    # Zero latency means no Nagle: the handler writes headers and body separately, and with
-    # Nagle plus the client's delayed ACK every reply would stall ~40 ms.
-    socketserver.StreamRequestHandler.disable_nagle_algorithm = True
+    # (The scripted server turns Nagle off: at zero latency every reply would stall ~40 ms.)
     model = ScriptedModel()
     model.requests = _Counter()  # counts requests and their size instead of keeping them
     model.set_default(dynamic(reply_for))
@@ -318,10 +318,18 @@ def combine(name: str, parts: list[dict]) -> dict:
     out = summary(name, sum(r["jobs"] for r in parts), sum(r["steps"] for r in parts),
                   sum(r["wall_s"] for r in parts), lat)
     steps = out["steps"]
-    out["phases_ms_per_step"] = {k: sum(r["phases_ms_per_step"][k] * r["steps"] for r in parts) / steps
-                                 for k in parts[0]["phases_ms_per_step"]}
-    out["parts_steps_per_s"] = [r["steps_per_s"] for r in parts]
+    if "phases_ms_per_step" in parts[0]:
+        out["phases_ms_per_step"] = {k: sum(r["phases_ms_per_step"][k] * r["steps"] for r in parts) / steps
+                                     for k in parts[0]["phases_ms_per_step"]}
+    out["rounds_steps_per_s"] = [r["steps_per_s"] for r in parts]
     return out
+
+
+def merge_stats(stats: list[dict]) -> dict:
+    n = sum(st["requests"] for st in stats)
+    return {"requests": n,
+            **{k: sum(st[k] * st["requests"] for st in stats) / max(n, 1)
+               for k in ("mean_messages_chars", "mean_tools_chars")}}
 
 
 class Bare:
@@ -538,6 +546,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--jobs", type=int, default=20, help="jobs per measured phase (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="warm-up jobs for each side (default 3)")
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="alternate bare and Workmode this many times, jobs split between rounds (default 4)")
     ap.add_argument("--no-serial", action="store_true", help="skip the one-job-at-a-time Workmode phase")
     ap.add_argument("--profile", choices=["phases", "cprofile"],
                     help="phases: time the engine's phases and SQL in the worker (cheap); "
@@ -596,33 +606,38 @@ def main() -> int:
             bare = Bare(model.url, principal, org)
             print(f"bench: {args.jobs} jobs x {STEPS} steps ({MODEL_TURNS} model turns, {len(READS)} reads); "
                   f"warm-up {args.warmup}; db {db_name}; broker {REDIS}", flush=True)
-            bare.run(max(1, args.warmup))
-            model.stats()
-            # Half the bare jobs before Workmode and half after, so drift in the machine's load
-            # (shared machines) hits both sides alike.
-            bare_a = bare.run((args.jobs + 1) // 2)
-            print(f"  bare loop (first half): {bare_a['steps_per_s']:.1f} steps/s", flush=True)
-            requests = {"bare": model.stats()}
-
             with Worker(env, log, args.profile, profile_out) as worker:
+                bare.run(max(1, args.warmup))
                 wait_done(create_jobs(principal, max(1, args.warmup)), worker, 120, 0.05)  # also: worker is up
                 model.stats()
                 if args.profile == "phases":
                     Path(str(profile_out) + ".reset").touch()
-                batch = workmode_batch(principal, worker, args.jobs, args.timeout)
-                print(f"  workmode batch: {batch['steps_per_s']:.1f} steps/s", flush=True)
-                requests["workmode"] = model.stats()
-                serial = None
-                if not args.no_serial:
-                    serial = workmode_serial(principal, worker, args.jobs, args.timeout)
-                    print(f"  workmode serial: {serial['steps_per_s']:.1f} steps/s", flush=True)
+                # Rounds alternate the sides, so drift in the machine's load (shared machines)
+                # hits both alike; each round gives its own ratio.
+                parts: dict[str, list[dict]] = {"bare": [], "batch": [], "serial": []}
+                requests: dict[str, list[dict]] = {"bare": [], "workmode": []}
+                rounds = max(1, min(args.rounds, args.jobs))
+                for r in range(rounds):
+                    k = args.jobs // rounds + (1 if r < args.jobs % rounds else 0)
+                    parts["bare"].append(bare.run(k))
+                    requests["bare"].append(model.stats())
+                    parts["batch"].append(workmode_batch(principal, worker, k, args.timeout))
+                    if not args.no_serial:
+                        parts["serial"].append(workmode_serial(principal, worker, k, args.timeout))
+                    requests["workmode"].append(model.stats())
+                    line = (f"  round {r + 1}/{rounds}: bare {parts['bare'][-1]['steps_per_s']:.1f}, "
+                            f"workmode batch {parts['batch'][-1]['steps_per_s']:.1f}")
+                    if parts["serial"]:
+                        line += f", serial {parts['serial'][-1]['steps_per_s']:.1f}"
+                    print(line + " steps/s", flush=True)
                 in_worker = None
                 if args.profile == "phases":
                     in_worker = bare_in_worker(worker, profile_out, args.jobs, args.timeout)
-            bare_b = bare.run(args.jobs // 2) if args.jobs > 1 else None
-            bare_r = combine("bare loop", [r for r in (bare_a, bare_b) if r])
-            if bare_b:
-                print(f"  bare loop (second half): {bare_b['steps_per_s']:.1f} steps/s", flush=True)
+            bare_r = combine("bare loop", parts["bare"])
+            batch = combine("workmode (batch)", parts["batch"])
+            serial = combine("workmode (serial)", parts["serial"]) if parts["serial"] else None
+            round_ratios = [b["steps_per_s"] / a["steps_per_s"] for a, b in zip(parts["bare"], parts["batch"])]
+            requests = {side: merge_stats(stats) for side, stats in requests.items()}
             dispose_engines()
     finally:
         if not args.keep_db:
@@ -637,6 +652,8 @@ def main() -> int:
     ratio_serial = serial["steps_per_s"] / bare_r["steps_per_s"] if serial else None
     print()
     print_table(rows, ratio, ratio_serial)
+    print("ratio per round: " + ", ".join(f"{x:.2f}" for x in round_ratios)
+          + f"  (median {statistics.median(round_ratios):.2f})")
     print("model requests (same shape on both sides): " + "; ".join(
         f"{k} {v['requests']} requests, mean {v['mean_messages_chars']:.0f} chars of messages + "
         f"{v['mean_tools_chars']:.0f} of tools" for k, v in requests.items()))
@@ -666,10 +683,12 @@ def main() -> int:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "loadavg": os.getloadavg(),
                     "platform": platform.platform()},
         "bare": bare_r, "workmode_batch": batch, "workmode_serial": serial,
-        "ratio": ratio, "ratio_serial": ratio_serial, "target": 0.5, "profile": profile,
+        "ratio": ratio, "ratio_serial": ratio_serial, "round_ratios": round_ratios, "target": 0.5,
+        "profile": profile,
         "model_requests": requests, "bare_in_worker": in_worker,
     }, indent=2))
     print(f"\nresults: {out.relative_to(ROOT)}")
+    log.unlink(missing_ok=True)  # the worker's log is kept only when something went wrong
     return 0
 
 

@@ -96,11 +96,16 @@ class Preview:
 
 @dataclass
 class ToolResult:
-    """What a tool returns: JSON-able data, and where it came from if others wrote it."""
+    """What a tool returns: JSON-able data, and where it came from if others wrote it.
+
+    `images` are inputs for a vision model, as OpenAI chat content parts
+    ({"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}); they never go
+    into `data` (the text the model reads). The engine shows them to the model after the result."""
 
     data: Any
     untrusted: bool = False
     source: Optional[str] = None  # e.g. "gmail_read_thread:thread-7" for risk-flag tracking
+    images: list[dict] = field(default_factory=list)
 
     def as_text(self) -> str:
         if isinstance(self.data, str):

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     metrics_host: str = "0.0.0.0"
     metrics_dir: str = ""  # empty: a fresh temporary directory per worker
 
+    # Vision: images tools return (e.g. Gmail image attachments) are shown to the model as image
+    # input. False for a text-only model: the prompt notes how many images were left out.
+    model_vision: bool = True
+
     @model_validator(mode="after")
     def _secret_outside_development(self) -> "Settings":
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:

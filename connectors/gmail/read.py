@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import getaddresses, parseaddr
 from typing import Any
@@ -18,15 +17,6 @@ SUMMARY_HEADERS = ["From", "To", "Cc", "Subject", "Date"]
 MAX_IMAGES = 4  # per thread
 MAX_IMAGE_BYTES = 3 * 1024 * 1024
 MAX_LABEL_COUNTS = 60
-
-
-@dataclass
-class ToolResultWithImages(ToolResult):
-    """A tool result that also carries images for a vision model, as OpenAI chat content parts
-    ({"type": "image_url", "image_url": {"url": "data:<mime>;base64,..."}}). `data` stays plain
-    JSON (it lists each image attachment); the engine may add `images` to the model's input."""
-
-    images: list[dict[str, Any]] = field(default_factory=list)
 
 
 def addresses(value: str) -> list[str]:
@@ -115,7 +105,8 @@ def gmail_read_thread(ctx: ToolContext, args: ThreadArgs) -> ToolResult:
         data["notes"] = notes
     others = any(parseaddr(m["from"])[1].lower() != me for m in msgs)
     source = f"gmail_read_thread:{data['thread_id']}" if others else None
-    return ToolResultWithImages(data, untrusted=others, source=source, images=images)
+    # `data` lists each image attachment; the images themselves ride along for a vision model.
+    return ToolResult(data, untrusted=others, source=source, images=images)
 
 
 def gmail_list_labels(ctx: ToolContext, args: NoArgs) -> ToolResult:

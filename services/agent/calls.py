@@ -83,7 +83,8 @@ def process_calls(
     session: Session, job: Job, org: Organisation, principal: Principal, tools: dict[str, ToolRef],
     calls: list[dict], transcript: list[Message],
 ) -> CallOutcome:
-    """Handle each unanswered call of the latest turn; commits after each one."""
+    """Handle each unanswered call of the latest turn; commits after each one (the last read
+    together with the step's version bump)."""
     outcome = CallOutcome()
     # Only write tools ever get an Action: a turn of reads, plans and questions skips the query.
     proposes = any(name in tools and tools[name].write for name in (c["name"] for c in calls))
@@ -116,8 +117,9 @@ def process_calls(
         job.steps += 1
         if name == ASK_USER or tools[name].write:
             session.commit()
-        else:  # a read, a plan, read_more: nothing outside the store acts on it
+        elif call is not calls[-1]:  # a read, a plan, read_more: nothing outside the store acts on it
             commit_progress(session)
+        # The last read of the turn is committed with the step's version bump, by the runner.
     return outcome
 
 
@@ -132,7 +134,8 @@ def _read(session: Session, job: Job, principal: Principal, ref: ToolRef, call_i
         tool_message(session, job.id, call_id, ref.tool.name, f"error ({exc.kind}): {exc.message}")
         events.record(session, job.id, "tool_failed", tool=ref.tool.name, error=exc.message)
         return True
-    tool_message(session, job.id, call_id, ref.tool.name, result.as_text(), untrusted=result.untrusted, source=result.source)
+    tool_message(session, job.id, call_id, ref.tool.name, result.as_text(), untrusted=result.untrusted,
+                 source=result.source, images=list(result.images or []))
     events.record(session, job.id, "tool_called", tool=ref.tool.name, source=result.source, untrusted=result.untrusted)
     return True
 

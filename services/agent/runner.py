@@ -129,9 +129,10 @@ def step(session: Session, job: Job, client: ModelClient) -> str:
         pending = msg.tool_calls
         history.append(msg)
     outcome = process_calls(session, job, org, principal, tools, pending, history)
-    lock_job(session, job.id)  # an executor finishing now either sees `waiting` or we see its result
-    if outcome.waiting_for == "approval" and not unanswered_calls(session, job.id):
-        outcome.waiting_for = None  # auto-approved actions already finished
+    if outcome.waiting_for == "approval":
+        lock_job(session, job.id)  # an executor finishing now either sees `waiting` or we see its result
+        if not unanswered_calls(session, job.id):
+            outcome.waiting_for = None  # auto-approved actions already finished
     if outcome.waiting_for:
         bump(session, job, status=JobStatus.waiting, waiting_for=outcome.waiting_for, lease_until=None,
              steps=job.steps, plan=job.plan)

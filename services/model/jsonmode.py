@@ -213,20 +213,34 @@ def transcript_to_text(messages: list[dict]) -> list[dict]:
 
     Assistant tool calls become the JSON turns the model would have written; tool results become
     user messages naming the tool. Consecutive messages of the same role are merged, since many
-    chat templates (Mistral's among them) require alternating user/assistant roles.
+    chat templates (Mistral's among them) require alternating user/assistant roles. A user message
+    whose content is a list of parts (text and images) keeps its parts; merged with text, the text
+    becomes a text part.
     """
     names: dict[str, str] = {}
     out: list[dict] = []
 
-    def add(role: str, content: str) -> None:
+    def add(role: str, content: str | list) -> None:
         if out and out[-1]["role"] == role and role != "system":
-            out[-1]["content"] = (out[-1]["content"] + "\n\n" + content).strip("\n")
+            prev = out[-1]["content"]
+            if isinstance(prev, str) and isinstance(content, str):
+                out[-1]["content"] = (prev + "\n\n" + content).strip("\n")
+            else:
+                head, tail = _parts(prev), _parts(content)
+                if head and tail and _is_text(head[-1]) and _is_text(tail[0]):
+                    joined = (head[-1]["text"] + "\n\n" + tail[0]["text"]).strip("\n")
+                    head[-1], tail = {"type": "text", "text": joined}, tail[1:]
+                out[-1]["content"] = head + tail
         else:
-            out.append({"role": role, "content": content})
+            out.append({"role": role, "content": list(content) if isinstance(content, list) else content})
 
     for msg in messages:
         role = msg.get("role")
-        content = content_text(msg.get("content"))
+        raw = msg.get("content")
+        if role == "user" and isinstance(raw, list):
+            add("user", raw)
+            continue
+        content = content_text(raw)
         if role == "assistant" and msg.get("tool_calls"):
             parts = [content] if content else []
             for call in msg["tool_calls"]:
@@ -242,6 +256,17 @@ def transcript_to_text(messages: list[dict]) -> list[dict]:
         else:
             add("user", content)
     return out
+
+
+def _parts(content: str | list) -> list:
+    """Content as a list of content parts (empty text dropped)."""
+    if isinstance(content, list):
+        return list(content)
+    return [{"type": "text", "text": content}] if content else []
+
+
+def _is_text(part: Any) -> bool:
+    return isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
 
 
 def content_text(content: Any) -> str:

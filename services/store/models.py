@@ -118,6 +118,8 @@ class Message(SQLModel, table=True):
     name: Optional[str] = None  # tool name for role=tool
     untrusted: bool = False  # content written by someone other than the requester
     source: Optional[str] = None  # where untrusted content came from (e.g. "gmail_read_thread:t-12")
+    # Images a tool returned for a vision model (OpenAI image_url content parts, data URLs).
+    images: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 
