@@ -14,6 +14,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
+# The suite never depends on the shell it runs in: WORKMODE_* variables are cleared before any
+# Workmode module reads them. In particular the Celery app (workers.app) is bound here, once, to
+# the embedded broker; tests that need Redis send to it explicitly (services/dispatch.py).
+for _key in [k for k in os.environ if k.startswith("WORKMODE_")]:
+    del os.environ[_key]
+import workers.app  # noqa: E402,F401
+
 from services.config import reset_settings
 from services.store import tables  # noqa: F401
 from services.store.db import dispose_engines, get_engine
