@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from typing import Callable
 
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from connectors.base import RateLimited, ReconnectRequired, ToolContext, ToolError, ToolResult, TransientError, args_hash
@@ -73,6 +74,7 @@ WAIT_PRIORITY = ("answer", "reconnect", "approval")  # what the person is asked 
 class CallOutcome:
     def __init__(self) -> None:
         self.waiting_for: str | None = None
+        self.alone = False  # only this step wrote the transcript; its new messages are in it
 
     def wait(self, reason: str) -> None:
         if self.waiting_for is None or WAIT_PRIORITY.index(reason) < WAIT_PRIORITY.index(self.waiting_for):
@@ -89,6 +91,18 @@ def process_calls(
     # Only write tools ever get an Action: a turn of reads, plans and questions skips the query.
     proposes = any(name in tools and tools[name].write for name in (c["name"] for c in calls))
     actions = {a.tool_call_id: a for a in session.exec(select(Action).where(Action.job_id == job.id))} if proposes else {}
+    # Without proposals or questions this step is the transcript's only writer: number results here.
+    alone = not proposes and not any(c["name"] == ASK_USER for c in calls)
+    seqs = iter(range(transcript[-1].seq + 1, 1 << 31)) if alone and transcript else None
+    outcome.alone = seqs is not None
+
+    def seq() -> int | None:
+        return next(seqs) if seqs is not None else None
+
+    def keep(msg: Message) -> None:  # the transcript in memory stays what the store holds
+        if seqs is not None:
+            transcript.append(msg)
+
     for call in calls:
         name, call_id = call["name"], call["id"]
         arguments = json.loads(call["arguments"] or "{}")
@@ -100,21 +114,20 @@ def process_calls(
             outcome.wait("answer")
         elif name == UPDATE_PLAN:
             plan = [dict(s) for s in tools[name].tool.parse(arguments).model_dump()["steps"]]
-            session.add(job)
-            job.plan = plan
-            tool_message(session, job.id, call_id, name, "Plan updated.")
+            set_committed_value(job, "plan", plan)  # written by the step's version bump
+            keep(tool_message(session, job.id, call_id, name, "Plan updated.", seq=seq()))
             events.record(session, job.id, "plan_updated", plan=plan)
         elif name == READ_MORE:
-            tool_message(session, job.id, call_id, name, _read_more(session, job, arguments))
+            keep(tool_message(session, job.id, call_id, name, _read_more(session, job, arguments), seq=seq()))
         elif tools[name].write:
             # Pending or auto-approved: either way the job waits for the action's result.
             propose(session, job, org, tools[name], call_id, arguments, transcript)
             outcome.wait("approval")
-        elif not _read(session, job, principal, tools[name], call_id, arguments):
+        elif not _read(session, job, principal, tools[name], call_id, arguments, seq, keep):
             outcome.wait("reconnect")
             session.commit()
             continue  # the call stays unanswered; it runs again after the reconnect
-        job.steps += 1
+        set_committed_value(job, "steps", job.steps + 1)  # written by the step's version bump
         if name == ASK_USER or tools[name].write:
             session.commit()
         elif call is not calls[-1]:  # a read, a plan, read_more: nothing outside the store acts on it
@@ -123,7 +136,8 @@ def process_calls(
     return outcome
 
 
-def _read(session: Session, job: Job, principal: Principal, ref: ToolRef, call_id: str, arguments: dict) -> bool:
+def _read(session: Session, job: Job, principal: Principal, ref: ToolRef, call_id: str, arguments: dict,
+          seq: Callable[[], int | None], keep: Callable[[Message], None]) -> bool:
     """Run a read tool and record its result; False when the person must reconnect first."""
     try:
         result = run_read(job, principal, ref, arguments)
@@ -131,11 +145,11 @@ def _read(session: Session, job: Job, principal: Principal, ref: ToolRef, call_i
         events.record(session, job.id, "reconnect_required", tool=ref.tool.name, message=exc.message)
         return False
     except ToolError as exc:
-        tool_message(session, job.id, call_id, ref.tool.name, f"error ({exc.kind}): {exc.message}")
+        keep(tool_message(session, job.id, call_id, ref.tool.name, f"error ({exc.kind}): {exc.message}", seq=seq()))
         events.record(session, job.id, "tool_failed", tool=ref.tool.name, error=exc.message)
         return True
-    tool_message(session, job.id, call_id, ref.tool.name, result.as_text(), untrusted=result.untrusted,
-                 source=result.source, images=list(result.images or []))
+    keep(tool_message(session, job.id, call_id, ref.tool.name, result.as_text(), seq=seq(), untrusted=result.untrusted,
+                      source=result.source, images=list(result.images or [])))
     events.record(session, job.id, "tool_called", tool=ref.tool.name, source=result.source, untrusted=result.untrusted)
     return True
 

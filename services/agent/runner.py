@@ -7,9 +7,11 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from services import events, metrics
+from services.agent.builtins import ASK_USER
 from services.agent.calls import process_calls
 from services.agent.toolbox import job_tools
 from services.agent.transcript import lock_job, unanswered_calls, unanswered_in
@@ -64,10 +66,11 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
             return "requeued"
         client = client or default_client()
         slice_end = time.monotonic() + get_settings().step_slice_s
+        cache: dict = {}  # the transcript, kept between steps of this task while only we write it
         try:
             while True:
                 started = time.perf_counter()
-                outcome = step(session, job, client)
+                outcome = step(session, job, client, cache)
                 metrics.observe_step(outcome, started)
                 if outcome == "continue":
                     commit_progress(session)
@@ -93,8 +96,8 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
             return "failed"
 
 
-def step(session: Session, job: Job, client: ModelClient) -> str:
-    settings = get_settings()
+def step(session: Session, job: Job, client: ModelClient, cache: dict | None = None) -> str:
+    cache = {} if cache is None else cache
     org = session.get(Organisation, job.org_id)
     principal = session.get(Principal, job.principal_id)
     reason = budget_exceeded(job)
@@ -103,7 +106,7 @@ def step(session: Session, job: Job, client: ModelClient) -> str:
         finish(session, job, status, error=reason)
         return status.value
     tools = job_tools(org)
-    history = transcript(session=session, job_id=job.id)
+    history = cache.pop("history", None) or transcript(session=session, job_id=job.id)
     pending = unanswered_in(history)  # what unanswered_calls() says, without two more queries
     if not pending:
         try:
@@ -120,38 +123,49 @@ def step(session: Session, job: Job, client: ModelClient) -> str:
             _add_usage(session, job, exc.usage)
             finish(session, job, JobStatus.failed, error=str(exc))
             return "failed"
-        _add_usage(session, job, usage, model_turns=job.model_turns + 1, steps=job.steps + 1)
-        crash_point(STEP_AFTER_MODEL)
-        if not msg.tool_calls:
-            finish(session, job, JobStatus.completed, result=msg.content)
-            return "completed"
-        commit_progress(session)
+        counted = dict(model_turns=job.model_turns + 1, steps=job.steps + 1,
+                       prompt_tokens=job.prompt_tokens + usage.prompt_tokens,
+                       completion_tokens=job.completion_tokens + usage.completion_tokens)
+        if not msg.tool_calls or any(tools[c["name"]].write or c["name"] == ASK_USER for c in msg.tool_calls):
+            bump(session, job, **counted, lease_until=_lease())
+            crash_point(STEP_AFTER_MODEL)
+            if not msg.tool_calls:
+                finish(session, job, JobStatus.completed, result=msg.content)
+                return "completed"
+            commit_progress(session)  # proposals and questions follow: the turn must be there first
+        else:
+            # A turn of reads is written with its results by the step's version bump (a crash
+            # before that redoes both: reads change nothing).
+            for key, value in counted.items():
+                set_committed_value(job, key, value)
+            crash_point(STEP_AFTER_MODEL)
         pending = msg.tool_calls
         history.append(msg)
     outcome = process_calls(session, job, org, principal, tools, pending, history)
+    if outcome.alone:  # nobody else wrote to the transcript: `history` is what the store holds
+        cache["history"] = history
+    # Counted in memory by this step and process_calls (lock_job below reloads the row).
+    counted = dict(steps=job.steps, plan=job.plan, model_turns=job.model_turns,
+                   prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens)
     if outcome.waiting_for == "approval":
         lock_job(session, job.id)  # an executor finishing now either sees `waiting` or we see its result
         if not unanswered_calls(session, job.id):
             outcome.waiting_for = None  # auto-approved actions already finished
     if outcome.waiting_for:
-        bump(session, job, status=JobStatus.waiting, waiting_for=outcome.waiting_for, lease_until=None,
-             steps=job.steps, plan=job.plan)
+        bump(session, job, status=JobStatus.waiting, waiting_for=outcome.waiting_for, lease_until=None, **counted)
         events.record(session, job.id, "waiting", waiting_for=outcome.waiting_for)
         return "waiting"
-    bump(session, job, steps=job.steps, plan=job.plan,
-         lease_until=utcnow() + timedelta(seconds=settings.running_lease_s))
+    bump(session, job, lease_until=_lease(), **counted)
     return "continue"
 
 
-def _add_usage(session: Session, job: Job, usage, **values) -> None:
-    bump(
-        session,
-        job,
-        prompt_tokens=job.prompt_tokens + usage.prompt_tokens,
-        completion_tokens=job.completion_tokens + usage.completion_tokens,
-        lease_until=utcnow() + timedelta(seconds=get_settings().running_lease_s),
-        **values,
-    )
+def _lease():
+    return utcnow() + timedelta(seconds=get_settings().running_lease_s)
+
+
+def _add_usage(session: Session, job: Job, usage) -> None:
+    bump(session, job, prompt_tokens=job.prompt_tokens + usage.prompt_tokens,
+         completion_tokens=job.completion_tokens + usage.completion_tokens, lease_until=_lease())
 
 
 def budget_exceeded(job: Job) -> str | None:

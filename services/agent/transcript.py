@@ -20,17 +20,27 @@ def lock_job(session: Session, job_id: str) -> Job:
     ).one()
 
 
-def append(session: Session, job_id: str, **fields: Any) -> Message:
-    lock_job(session, job_id)
-    last = session.exec(select(func.max(Message.seq)).where(Message.job_id == job_id)).one()
-    msg = Message(job_id=job_id, seq=(last if last is not None else -1) + 1, **fields)
+def append(session: Session, job_id: str, *, seq: int | None = None, **fields: Any) -> Message:
+    """Add a message to the transcript. Writers that may run concurrently (executors, decisions,
+    answers, a step whose turn proposed actions) pass no `seq`: the job row is locked and the
+    next number read in one round trip, and the row is flushed at once. A step of reads, plans
+    and questions-free turns is the only writer while it runs, so it passes `seq` and lets the
+    rows go out with the step's next flush."""
+    if seq is not None:
+        msg = Message(job_id=job_id, seq=seq, **fields)
+        session.add(msg)
+        return msg
+    last = select(func.max(Message.seq)).where(Message.job_id == job_id).scalar_subquery()
+    _, last_seq = session.execute(select(Job.id, last).where(Job.id == job_id).with_for_update(of=Job)).one()
+    msg = Message(job_id=job_id, seq=(last_seq if last_seq is not None else -1) + 1, **fields)
     session.add(msg)
     session.flush()
     return msg
 
 
-def tool_message(session: Session, job_id: str, call_id: str, name: str, content: str, **extra: Any) -> Message:
-    return append(session, job_id, role="tool", tool_call_id=call_id, name=name, content=content, **extra)
+def tool_message(session: Session, job_id: str, call_id: str, name: str, content: str, *, seq: int | None = None,
+                 **extra: Any) -> Message:
+    return append(session, job_id, seq=seq, role="tool", tool_call_id=call_id, name=name, content=content, **extra)
 
 
 def last_assistant(session: Session, job_id: str) -> Message | None:

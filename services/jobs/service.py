@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from sqlalchemy import text as sql_text
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from services import events
@@ -126,18 +127,19 @@ def cancel_job(*, session: Session, job_id: str, actor: Principal, reason: str =
 def bump(session: Session, job: Job, **values: Any) -> None:
     """Optimistic update: apply `values` only if nobody else changed the job since we read it."""
     values.setdefault("updated_at", utcnow())
-    # RETURNING reloads `job` from the updated row in the same round trip (what a refresh did).
-    row = session.execute(
-        update(Job)
-        .where(Job.id == job.id, Job.version == job.version)
-        .values(version=job.version + 1, **values)
-        .returning(Job)
-        .execution_options(populate_existing=True, synchronize_session=False)
-    ).first()
-    if row is None:
+    version = job.version + 1
+    result = session.execute(
+        update(Job).where(Job.id == job.id, Job.version == job.version).values(version=version, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
         session.rollback()
         raise Superseded(f"job {job.id} changed under us (version {job.version})")
-    if row[0] is not job:  # `job` is not this session's instance: reload it as before
+    if job in session:
+        # The row matched our version, so it is what we knew plus `values`: no need to read it back.
+        for key, value in {**values, "version": version}.items():
+            set_committed_value(job, key, value)
+    else:
         session.refresh(job)
 
 
