@@ -57,6 +57,13 @@ def execute_action(action_id: str) -> str:
             settle(session, action, ActionStatus.failed, error=f"cannot run {action.tool}: {exc}")
             session.commit()
             return "failed"
+        if action.attempts > 1:
+            # A later attempt: an earlier one may have gone through after all (a timeout whose
+            # request arrived, a search index that had not caught up). Ask first; never run twice.
+            outcome = verify(session, action)
+            if outcome != "absent":
+                session.commit()
+                return outcome
         crash_point(EXECUTE_BEFORE_CALL)
         try:
             with Session(get_engine()) as world:
