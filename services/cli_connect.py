@@ -1,8 +1,9 @@
 """`workmode connect google|jira|slack|status|remove`: connect a person's accounts from the terminal.
 
-Google prints the consent URL to open in a browser (the callback lands on the Workmode web app,
-which must be reachable at WORKMODE_GOOGLE_REDIRECT_URL / WORKMODE_PUBLIC_URL). Jira and Slack
-tokens are read without echo and stored encrypted; nothing secret is printed.
+Google, and Jira with --oauth, print the consent URL to open in a browser (the callback lands on
+the Workmode web app, which must be reachable at WORKMODE_GOOGLE_REDIRECT_URL /
+WORKMODE_JIRA_REDIRECT_URL / WORKMODE_PUBLIC_URL). Jira and Slack tokens are read without echo and
+stored encrypted; nothing secret is printed.
 """
 from __future__ import annotations
 
@@ -49,15 +50,22 @@ def connect_google(as_email: str | None) -> None:
 
 @connect.command("jira")
 @AS
-@click.option("--url", required=True, help="Jira site, e.g. https://acme.atlassian.net")
+@click.option("--url", default="", help="Jira site, e.g. https://acme.atlassian.net")
 @click.option("--email", default="", help="Your Atlassian account email (Jira Cloud API token).")
 @click.option("--pat", is_flag=True, help="The token is a Data Center personal access token (no email).")
-@click.option("--token", prompt="Jira API token", hide_input=True, help="Read from a prompt when not given.")
-def connect_jira(as_email: str | None, url: str, email: str, pat: bool, token: str) -> None:
-    """Store a Jira Cloud API token (with --email) or a Data Center personal access token (--pat)."""
+@click.option("--oauth", is_flag=True, help="Jira Cloud: print the Atlassian consent URL (OAuth 2.0) instead.")
+@click.option("--token", default=None, help="Read from a prompt when not given.")
+def connect_jira(as_email: str | None, url: str, email: str, pat: bool, oauth: bool, token: str | None) -> None:
+    """Store a Jira Cloud API token (with --email) or a Data Center personal access token (--pat), or
+    connect Jira Cloud with OAuth (--oauth)."""
     from services.credentials import service as store
     from services.credentials.routes import JiraConnect
 
+    if oauth:
+        return _connect_jira_oauth(as_email)
+    if not url:
+        _fail("give --url (the Jira site), or --oauth to connect Jira Cloud through Atlassian")
+    token = token or click.prompt("Jira API token", hide_input=True)
     try:
         body = JiraConnect(url=url, email=email, pat=token if pat else None, api_token=None if pat else token)
     except ValidationError as exc:
@@ -67,6 +75,21 @@ def connect_jira(as_email: str | None, url: str, email: str, pat: bool, token: s
         store.save(session=s, principal_id=me.id, provider="jira", secret=body.secret())
         s.commit()
     click.echo(f"Jira connected for {me.email} ({body.url}).")
+
+
+def _connect_jira_oauth(as_email: str | None) -> None:
+    from services.credentials import jira_oauth
+
+    with _session() as s:
+        me = _principal(s, as_email)
+        try:
+            url = jira_oauth.start(session=s, principal=me)
+        except jira_oauth.JiraNotConfigured as exc:
+            _fail(exc.message)
+        s.commit()
+    click.echo(f"Open this URL in a browser and sign in to Atlassian as {me.email}:\n\n  {url}\n")
+    click.echo(f"Atlassian sends you back to {jira_oauth.jira_oauth_config().redirect_url} (the Workmode web app must "
+               "be running there); the link works once, for 10 minutes.")
 
 
 @connect.command("slack")

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     jira_api_token: SecretStr = SecretStr("")
     jira_pat: SecretStr = SecretStr("")
     jira_timeout_s: float = 30.0
+    # Jira Cloud OAuth 2.0 (3LO): an app from developer.atlassian.com/console (`workmode connect jira --oauth`).
+    jira_client_id: str = ""
+    jira_client_secret: SecretStr = SecretStr("")
+    jira_redirect_url: str = ""  # empty: public_url + /oauth/jira/callback
+    atlassian_auth_url: str = "https://auth.atlassian.com"  # tests: a local fake (https, or http on this machine)
+    atlassian_api_url: str = "https://api.atlassian.com"
 
     # Slack connector (the agent's slack_* tools): the bot token from the app installation.
     slack_bot_token: SecretStr = SecretStr("")  # xoxb-…; empty: not configured

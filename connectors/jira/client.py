@@ -78,9 +78,16 @@ def build(config: JiraConfig) -> Jira:
 @contextmanager
 def connect(ctx: ToolContext, config: Optional[JiraConfig] = None) -> Iterator[Jira]:
     """`with connect(ctx) as jira:` a client for the principal; failures become connector errors."""
+    given = config is not None
     config = config or load_config(ctx)
     with translate_errors(config):
-        client = build(config)
+        try:
+            client = build(config)
+        except JIRAError as exc:  # an OAuth access token refused before it expired: refresh once
+            if given or exc.status_code != 401 or config.auth != "oauth":
+                raise
+            config = load_config(ctx, refresh=True)
+            client = build(config)
         try:
             yield client
         finally:

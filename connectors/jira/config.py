@@ -60,12 +60,17 @@ def _has(secret: Optional[SecretStr]) -> bool:
     return secret is not None and bool(secret.get_secret_value())
 
 
-def load_config(ctx: ToolContext) -> JiraConfig:
-    """The principal's own Jira connection if they made one, else the site-wide account."""
+def load_config(ctx: ToolContext, *, refresh: bool = False) -> JiraConfig:
+    """The principal's own Jira connection if they made one, else the site-wide account. An OAuth
+    connection's access token is refreshed when it is about to expire (or `refresh`: it was refused)."""
     settings = get_settings()
     stored = stored_credential(ctx, PROVIDER)
+    if stored and stored.get("refresh_token"):  # OAuth 2.0 (3LO), `workmode connect jira --oauth`
+        from services.credentials import jira_oauth
+
+        stored = jira_oauth.fresh(ctx, stored, force=refresh)
     try:
-        if stored:  # {"url", "email" + "api_token" | "pat" | "oauth_token"}
+        if stored:  # {"url", "email" + "api_token" | "pat" | "oauth_token" (+ "refresh_token", ...)}
             return JiraConfig(**{"timeout_s": settings.jira_timeout_s, "url": settings.jira_url, **stored})
         if not settings.jira_url:
             raise ReconnectRequired("Jira is not connected: connect it with `workmode connect jira` "

@@ -1,9 +1,10 @@
-"""Web routes to connect and disconnect accounts (Google OAuth, Jira and Slack tokens).
+"""Web routes to connect and disconnect accounts (Google and Jira OAuth, Jira and Slack tokens).
 
 The API app includes `make_router(current_principal)`, passing its own dependency that resolves
 the signed-in principal. The Google callback does not need a web session: the single-use state
 names the principal, and the connected Google account must be that principal's own address, so
-the flow also completes when it was started from the CLI (`workmode connect google`).
+the flow also completes when it was started from the CLI (`workmode connect google`). The Jira
+OAuth callback works the same way (`workmode connect jira --oauth`).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from sqlmodel import Session
 
 from connectors.google.config import CALLBACK_PATH, CONNECT_PATH, GoogleNotConfigured
-from services.credentials import google_oauth, service as store
+from services.credentials import google_oauth, jira_oauth, service as store
 from services.store.db import get_engine
 from services.store.models import Principal
 
@@ -79,7 +80,8 @@ def _page(title: str, text: str, status: int = 200) -> HTMLResponse:
 
 
 def make_router(current_principal: Callable[..., Principal]) -> APIRouter:
-    """Routes: GET /connect/google, GET /oauth/google/callback, POST /connect/jira, POST
+    """Routes: GET /connect/google, GET /oauth/google/callback, GET /connect/jira/oauth, GET
+    /oauth/jira/callback, POST /connect/jira, POST
     /connect/slack, POST /disconnect/{provider}, GET /connections."""
     router = APIRouter(tags=["connections"])
     me_dep = Depends(current_principal)  # (a local Annotated alias would not resolve: annotations are strings)
@@ -109,6 +111,28 @@ def make_router(current_principal: Callable[..., Principal]) -> APIRouter:
                     + ", ".join(done["missing_scopes"]) + ". Connect again and allow them.")
         return _page("Google connected", f"Workmode can now use {done['account']}'s Gmail and Calendar, "
                      f"always with your approval for changes. You can close this window.{note}")
+
+    @router.get(jira_oauth.CONNECT_PATH, summary="Start connecting Jira Cloud with OAuth (redirects to Atlassian)")
+    def connect_jira_oauth(session: SessionDep, me: Principal = me_dep) -> RedirectResponse:
+        try:
+            url = jira_oauth.start(session=session, principal=me)
+        except jira_oauth.JiraNotConfigured as exc:  # an optional way in: absent here, not a server fault
+            raise HTTPException(404, exc.message) from None
+        session.commit()
+        return RedirectResponse(url, status_code=303)
+
+    @router.get(jira_oauth.CALLBACK_PATH, summary="Atlassian sends the person back here", response_class=HTMLResponse)
+    def jira_callback(session: SessionDep, state: str = "", code: str = "", error: str = "") -> HTMLResponse:
+        try:
+            done = jira_oauth.finish(session=session, state=state, code=code, error=error)
+        except jira_oauth.OAuthError as exc:
+            session.commit()  # the pending attempt is used up either way
+            return _page("Jira was not connected", str(exc), 400)
+        except jira_oauth.JiraNotConfigured as exc:
+            return _page("Jira OAuth is not configured", exc.message, 404)
+        session.commit()
+        return _page("Jira connected", f"Workmode can now use Jira at {done['site_url']} as you, always with your "
+                     "approval for changes. You can close this window.")
 
     @router.post("/connect/jira", status_code=204, summary="Store a Jira API token or personal access token")
     def connect_jira(body: JiraConnect, session: SessionDep, me: Principal = me_dep) -> None:

@@ -98,6 +98,7 @@ class FakeJira:
         self.lock = threading.RLock()
         self._ids = 10000
         self.me = self.add_user(EMAIL, "Workmode Bot")
+        self.oauth_tokens: dict[str, str] = {OAUTH_TOKEN: EMAIL}  # Cloud Bearer access token -> whose
         self.url = ""
         self._server: Optional[ThreadingHTTPServer] = None
 
@@ -391,7 +392,7 @@ class FakeJira:
             return EMAIL if (email, token) == (EMAIL, API_TOKEN) else None
         if header.startswith("Bearer "):
             token = header[7:]
-            return EMAIL if token == (OAUTH_TOKEN if self.cloud else PAT) else None
+            return self.oauth_tokens.get(token) if self.cloud else EMAIL if token == PAT else None
         return None
 
     def take_fault(self, method: str, path: str) -> Optional[Fault]:
