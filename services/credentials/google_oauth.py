@@ -10,11 +10,6 @@ pending record is consumed either way).
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 from urllib.parse import urlencode
@@ -24,54 +19,31 @@ from google.auth import jwt
 from sqlmodel import Session
 
 from connectors.google.config import SCOPES, GoogleConfig, google_config
+from services.credentials import oauth_state
 from services.credentials import service as store
 from services.credentials.crypto import CredentialError
+from services.credentials.oauth_state import OAuthError
 from services.store.models import Principal
 
 PROVIDER = "google"
 PENDING = "google:oauth-pending"
-STATE_TTL_S = 600
 REQUIRED_SCOPES = tuple(s for s in SCOPES if s.startswith("https://"))
 
-
-class OAuthError(Exception):
-    """The flow cannot complete; the message says what to do."""
-
-
-def _challenge(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 def start(*, session: Session, principal: Principal, cfg: Optional[GoogleConfig] = None) -> str:
     """The URL to send the person to. Replaces any earlier unfinished attempt of theirs."""
     cfg = cfg or google_config()
     cfg.require_client()
-    nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
-    store.save(session=session, principal_id=principal.id, provider=PENDING,
-               secret={"nonce": nonce, "verifier": verifier, "created": time.time()})
+    state, verifier = oauth_state.begin(session=session, principal_id=principal.id, pending_provider=PENDING)
     params = {
         "client_id": cfg.client_id, "redirect_uri": cfg.redirect_url, "response_type": "code",
-        "scope": " ".join(SCOPES), "state": f"{principal.id}.{nonce}",
-        "code_challenge": _challenge(verifier), "code_challenge_method": "S256",
+        "scope": " ".join(SCOPES), "state": state,
+        "code_challenge": oauth_state.challenge(verifier), "code_challenge_method": "S256",
         "access_type": "offline", "prompt": "consent", "include_granted_scopes": "true",
         "login_hint": principal.email,
     }
     return f"{cfg.auth_url}?{urlencode(params)}"
-
-
-def _consume(session: Session, state: str) -> tuple[str, dict[str, Any]]:
-    principal_id, _, nonce = state.partition(".")
-    try:
-        pending = store.load(session=session, principal_id=principal_id, provider=PENDING) if nonce else None
-    except CredentialError:
-        pending = None
-    if pending is None or not hmac.compare_digest(str(pending.get("nonce", "")), nonce):
-        raise OAuthError("this sign-in link is unknown, already used or forged; start again from "
-                         "'Connect Google' (or `workmode connect google`)")
-    store.delete(session=session, principal_id=principal_id, provider=PENDING)
-    if time.time() - float(pending.get("created", 0)) > STATE_TTL_S:
-        raise OAuthError("the Google sign-in took longer than 10 minutes; start again")
-    return principal_id, pending
 
 
 def _exchange(cfg: GoogleConfig, code: str, verifier: str) -> dict[str, Any]:
@@ -105,7 +77,9 @@ def finish(*, session: Session, state: str, code: str = "", error: str = "",
     """Complete the flow for the principal named in `state`. Returns what was connected."""
     cfg = cfg or google_config()
     cfg.require_client()
-    principal_id, pending = _consume(session, state)
+    principal_id, pending = oauth_state.consume(
+        session=session, state=state, pending_provider=PENDING, service="Google",
+        restart="'Connect Google' (or `workmode connect google`)")
     if error:
         raise OAuthError(f"Google did not grant access ({error}); nothing was connected")
     if not code:

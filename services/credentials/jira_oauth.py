@@ -18,12 +18,7 @@ unused for 90 days): ReconnectRequired with the link to connect again.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import ipaddress
-import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
@@ -35,21 +30,18 @@ from sqlmodel import Session
 
 from connectors.base import ReconnectRequired, ToolContext, ToolError, TransientError
 from services.config import Settings, get_settings
+from services.credentials import oauth_state
 from services.credentials import service as store
 from services.credentials.crypto import CredentialError
+from services.credentials.oauth_state import OAuthError
 from services.store.models import Principal
 
 PROVIDER = "jira"
 PENDING = "jira:oauth-pending"
-STATE_TTL_S = 600
 REFRESH_MARGIN_S = 60  # refresh a token that expires within this many seconds
 SCOPES = ("read:jira-work", "write:jira-work", "read:jira-user", "offline_access")
 CONNECT_PATH = "/connect/jira/oauth"
 CALLBACK_PATH = "/oauth/jira/callback"
-
-
-class OAuthError(Exception):
-    """The flow cannot complete; the message says what to do."""
 
 
 class JiraNotConfigured(ToolError):
@@ -112,39 +104,19 @@ def jira_oauth_config(settings: Optional[Settings] = None) -> JiraOAuthConfig:
         site_url=s.jira_url, timeout_s=s.jira_timeout_s)
 
 
-def _challenge(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
 
 # ---------------------------------------------------------------- connect
 def start(*, session: Session, principal: Principal, cfg: Optional[JiraOAuthConfig] = None) -> str:
     """The URL to send the person to. Replaces any earlier unfinished attempt of theirs."""
     cfg = cfg or jira_oauth_config()
     cfg.require_client()
-    nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
-    store.save(session=session, principal_id=principal.id, provider=PENDING,
-               secret={"nonce": nonce, "verifier": verifier, "created": time.time()})
+    state, verifier = oauth_state.begin(session=session, principal_id=principal.id, pending_provider=PENDING)
     params = {
         "audience": "api.atlassian.com", "client_id": cfg.client_id, "scope": " ".join(SCOPES),
-        "redirect_uri": cfg.redirect_url, "state": f"{principal.id}.{nonce}", "response_type": "code",
-        "prompt": "consent", "code_challenge": _challenge(verifier), "code_challenge_method": "S256",
+        "redirect_uri": cfg.redirect_url, "state": state, "response_type": "code",
+        "prompt": "consent", "code_challenge": oauth_state.challenge(verifier), "code_challenge_method": "S256",
     }
     return f"{cfg.authorize_url}?{urlencode(params)}"
-
-
-def _consume(session: Session, state: str) -> tuple[str, dict[str, Any]]:
-    principal_id, _, nonce = state.partition(".")
-    try:
-        pending = store.load(session=session, principal_id=principal_id, provider=PENDING) if nonce else None
-    except CredentialError:
-        pending = None
-    if pending is None or not hmac.compare_digest(str(pending.get("nonce", "")), nonce):
-        raise OAuthError("this sign-in link is unknown, already used or forged; start again from "
-                         f"{CONNECT_PATH} (or `workmode connect jira --oauth`)")
-    store.delete(session=session, principal_id=principal_id, provider=PENDING)
-    if time.time() - float(pending.get("created", 0)) > STATE_TTL_S:
-        raise OAuthError("the Atlassian sign-in took longer than 10 minutes; start again")
-    return principal_id, pending
 
 
 def _token_request(cfg: JiraOAuthConfig, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -198,7 +170,9 @@ def finish(*, session: Session, state: str, code: str = "", error: str = "",
     """Complete the flow for the principal named in `state`. Returns what was connected."""
     cfg = cfg or jira_oauth_config()
     cfg.require_client()
-    principal_id, pending = _consume(session, state)
+    principal_id, pending = oauth_state.consume(
+        session=session, state=state, pending_provider=PENDING, service="Atlassian",
+        restart=f"{CONNECT_PATH} (or `workmode connect jira --oauth`)")
     if error:
         raise OAuthError(f"Atlassian did not grant access ({error}); nothing was connected")
     if not code:

@@ -18,12 +18,14 @@ import hashlib
 import json
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+
+from tests.fakes.local_server import LocalServer
 
 from tests.fakes.jira_api import FakeJira
 
@@ -37,7 +39,7 @@ def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
-class FakeAtlassian:
+class FakeAtlassian(LocalServer):
     def __init__(self, jira: FakeJira, *, consent_as: str = "", client_id: str = CLIENT_ID,
                  client_secret: str = CLIENT_SECRET) -> None:
         self.jira, self.consent_as = jira, consent_as
@@ -53,28 +55,10 @@ class FakeAtlassian:
         self.access: dict[str, str] = {}  # access token -> email
         self.requests: list[dict] = []
         self.lock = threading.RLock()
-        self._server: Optional[ThreadingHTTPServer] = None
-        self.url = ""
 
-    # ------------------------------------------------------------ lifecycle
-    def start(self) -> "FakeAtlassian":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeAtlassian":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    # ------------------------------------------------------------ lifecycle (LocalServer)
+    def handler(self):
+        return _handler(self)
 
     # ------------------------------------------------------------ knobs
     def expire_access_tokens(self) -> None:

@@ -24,11 +24,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests.fakes.local_server import LocalServer
 
 from connectors.base import ToolError
 from connectors.sandbox.jql import compile_jql, sort_key
@@ -87,7 +89,7 @@ def _jira_time(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
-class FakeJira:
+class FakeJira(LocalServer):
     def __init__(self, *, cloud: bool = True) -> None:
         self.cloud = cloud
         self.users: dict[str, dict] = {}  # email -> user
@@ -99,8 +101,6 @@ class FakeJira:
         self._ids = 10000
         self.me = self.add_user(EMAIL, "Workmode Bot")
         self.oauth_tokens: dict[str, str] = {OAUTH_TOKEN: EMAIL}  # Cloud Bearer access token -> whose
-        self.url = ""
-        self._server: Optional[ThreadingHTTPServer] = None
 
     # ------------------------------------------------------------ world
     def add_user(self, email: str, name: str, *, hide_email: bool = False) -> dict:
@@ -147,25 +147,9 @@ class FakeJira:
         with self.lock:
             return [r for r in self.requests if r["method"] == method and path_part in r["path"]]
 
-    # ------------------------------------------------------------ lifecycle
-    def start(self) -> "FakeJira":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeJira":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    # ------------------------------------------------------------ lifecycle (LocalServer)
+    def handler(self):
+        return _handler(self)
 
     # ------------------------------------------------------------ representations
     def user_json(self, email: Optional[str]) -> Optional[dict]:

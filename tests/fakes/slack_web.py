@@ -21,11 +21,13 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests.fakes.local_server import LocalServer
 
 BOT_TOKEN = "xoxb-test-bot-token"
 BOT_USER, BOT_ID = "UBOT00001", "BBOT00001"
@@ -60,7 +62,9 @@ def _offset(cursor: Optional[str]) -> int:
         raise SlackError("invalid_cursor") from None
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
+    url_path = "/api/"
+
     def __init__(self) -> None:
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
@@ -71,8 +75,6 @@ class FakeSlack:
         self._n = 0
         self._last_ts = 0.0
         self.add_user("workmode-bot@northwind.example", "Workmode", user_id=BOT_USER, bot=True)
-        self.url = ""
-        self._server: Optional[ThreadingHTTPServer] = None
 
     # ------------------------------------------------------------ world
     def _id(self, prefix: str) -> str:
@@ -136,25 +138,9 @@ class FakeSlack:
         with self.lock:
             return [c["args"] for c in self.calls if c["method"] == method]
 
-    # ------------------------------------------------------------ lifecycle
-    def start(self) -> "FakeSlack":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api/"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeSlack":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    # ------------------------------------------------------------ lifecycle (LocalServer)
+    def handler(self):
+        return _handler(self)
 
     # ------------------------------------------------------------ methods
     def _channel(self, ref: Optional[str]) -> dict:
