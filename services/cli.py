@@ -71,7 +71,8 @@ def run(request: str, as_email: str | None, yes: bool, think: bool | None, max_s
     _run(request, as_email=as_email, yes=yes, think=think, max_steps=max_steps, detach=detach)
 
 
-def _run(request: str, *, as_email=None, yes=False, think=None, max_steps=None, detach=False) -> str:
+def _run(request: str, *, as_email=None, yes=False, think=None, max_steps=None, detach=False,
+         on_unfinished=None) -> str:
     from services.identity import UnknownPrincipal, cli_principal
     from services.jobs.service import JobError, create_job
     from services.terminal import follow, print_timeline
@@ -97,7 +98,9 @@ def _run(request: str, *, as_email=None, yes=False, think=None, max_steps=None, 
     with _session() as s:
         print_timeline(s, s.get(type(job), job.id))
     if job.status != "completed":
-        sys.exit(1)
+        if on_unfinished is None:
+            sys.exit(1)
+        on_unfinished(job)
     return job.id
 
 

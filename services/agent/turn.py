@@ -104,7 +104,11 @@ def model_turn(
     specs = tool_specs(tools)
     # The first turn writes the plan the person sees as progress (Slack, web, terminal).
     force = UPDATE_PLAN if settings.plan_first and job.model_turns == 0 and UPDATE_PLAN in tools else None
-    turn = client.complete(messages, specs, reasoning_effort=job.reasoning_effort, force_tool=force)
+    # A turn that only rewrote the plan made no progress: the next one must work or answer.
+    last = next((m for m in reversed(transcript) if m.role == "assistant"), None)
+    avoid = (UPDATE_PLAN,) if last and last.tool_calls and all(c["name"] == UPDATE_PLAN for c in last.tool_calls) else ()
+    turn = client.complete(messages, specs, reasoning_effort=job.reasoning_effort, force_tool=force,
+                           avoid_tools=avoid)
     usage = Usage()
     usage.add(turn)
     problems = validate(turn, tools)

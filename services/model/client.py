@@ -123,7 +123,8 @@ class ModelClient:
     # -- public -------------------------------------------------------------------------------
 
     def complete(self, messages: list[dict], tools: list[dict], *, reasoning_effort: str = "high",
-                 response_format: dict | None = None, force_tool: str | None = None) -> ModelTurn:
+                 response_format: dict | None = None, force_tool: str | None = None,
+                 avoid_tools: tuple[str, ...] = ()) -> ModelTurn:
         """One chat completion. `force_tool` makes the model call that tool this turn (named
         tool_choice natively; a schema with only that tool in JSON mode); the prompt, including
         the tool list, stays the same, so the prefix cache still hits."""
@@ -133,8 +134,10 @@ class ModelClient:
                              "(vLLM), or run the demo, which starts the local SmolLM2 model")
         json_mode = response_format is None and s.tool_mode == "json"
         request = self._build_request(messages, tools or [], reasoning_effort, response_format, json_mode)
-        if force_tool and json_mode:
-            request["response_format"] = jsonmode.response_format(tools or [], only=force_tool)
+        if (force_tool or avoid_tools) and json_mode:
+            # JSON mode can narrow one turn's choices in the schema alone (`avoid_tools` has no
+            # native equivalent in tool_choice, so native mode ignores it).
+            request["response_format"] = jsonmode.response_format(tools or [], only=force_tool, exclude=avoid_tools)
         elif force_tool and "tools" in request:
             request["tool_choice"] = {"type": "function", "function": {"name": force_tool}}
         attempts = max(0, s.model_max_retries) + 1

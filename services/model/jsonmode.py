@@ -84,7 +84,7 @@ def _turn_option(name: str, arguments: dict) -> dict:
     }
 
 
-def build_schema(tools: list[dict], only: str | None = None) -> dict:
+def build_schema(tools: list[dict], only: str | None = None, exclude: tuple[str, ...] = ()) -> dict:
     """The JSON schema of one model turn for this tool list (final_answer always included,
     unless `only` names the one tool this turn must call)."""
     options: list[dict] = []
@@ -92,7 +92,7 @@ def build_schema(tools: list[dict], only: str | None = None) -> dict:
     for tool in tools or []:
         fn = _function(tool)
         name = fn.get("name")
-        if not name or name == FINAL_ANSWER or (only and name != only):
+        if not name or name == FINAL_ANSWER or (only and name != only) or name in exclude:
             continue
         prefix = re.sub(r"[^A-Za-z0-9_]", "_", name) + "__"
         options.append(_turn_option(name, _arguments_schema(fn.get("parameters"), prefix, defs)))
@@ -104,11 +104,11 @@ def build_schema(tools: list[dict], only: str | None = None) -> dict:
     return schema
 
 
-def response_format(tools: list[dict], only: str | None = None) -> dict:
+def response_format(tools: list[dict], only: str | None = None, exclude: tuple[str, ...] = ()) -> dict:
     """The `response_format` request field for JSON mode."""
     return {
         "type": "json_schema",
-        "json_schema": {"name": SCHEMA_NAME, "schema": build_schema(tools, only), "strict": True},
+        "json_schema": {"name": SCHEMA_NAME, "schema": build_schema(tools, only, exclude), "strict": True},
     }
 
 
