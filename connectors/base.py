@@ -7,9 +7,11 @@ and implement `verify`, which says after a crash whether the effect happened.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Optional
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
@@ -212,6 +214,23 @@ def _doc(fn: Callable) -> str:
     if not doc:
         raise ValueError(f"tool function {fn.__name__} needs a docstring: the model reads it")
     return " ".join(doc.split())
+
+
+def checked_base_url(name: str, url: str) -> str:
+    """A configured service URL: https, or http on this machine (tests, local proxies); no query
+    or fragment. Returned without a trailing slash. `name` is the setting, for the error."""
+    url = url.strip()
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not host or (parts.scheme != "https" and not (parts.scheme == "http" and loopback)):
+        raise ValueError(f"{name} must be https (or http on this machine), got {url!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{name} must not have a query or fragment")
+    return url.rstrip("/")
 
 
 def args_hash(arguments: dict[str, Any]) -> str:

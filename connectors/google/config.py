@@ -1,13 +1,12 @@
 """Google settings as the connectors use them: endpoints, the hosts they may talk to, scopes."""
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from connectors.base import ToolError
+from connectors.base import ToolError, checked_base_url
 from services.config import Settings, get_settings
 
 # Minimal scopes: read/label/draft/send mail (gmail.modify covers them and nothing destructive),
@@ -60,30 +59,12 @@ class GoogleConfig:
             )
 
 
-def _check_base(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    loopback = host == "localhost" or _is_loopback(host)
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
-        raise ValueError(f"WORKMODE_GOOGLE_API_BASE_URL must be https (or http on this machine), got {url!r}")
-    if parts.query or parts.fragment:
-        raise ValueError("WORKMODE_GOOGLE_API_BASE_URL must not have a query or fragment")
-    return url if url.endswith("/") else url + "/"
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def google_config(settings: Settings | None = None) -> GoogleConfig:
     s = settings or get_settings()
     public = s.public_url.rstrip("/") if getattr(s, "public_url", "") else "http://127.0.0.1:8000"
     redirect = s.google_redirect_url or public + CALLBACK_PATH
     if s.google_api_base_url:
-        base = _check_base(s.google_api_base_url)
+        base = checked_base_url("WORKMODE_GOOGLE_API_BASE_URL", s.google_api_base_url) + "/"
         roots = {api: base for api in API_ROOTS}
         auth, token, revoke = base + "o/oauth2/v2/auth", base + "token", base + "revoke"
     else:

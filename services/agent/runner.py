@@ -28,12 +28,10 @@ log = logging.getLogger(__name__)
 
 def claim(session: Session, job_id: str, version: int) -> Job | None:
     """queued@version → running@version+1, atomically. Anything else is a duplicate delivery."""
-    now = utcnow()
-    lease = now + timedelta(seconds=get_settings().running_lease_s)
     result = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.version == version, Job.status == JobStatus.queued)
-        .values(status=JobStatus.running, version=version + 1, lease_until=lease, updated_at=now)
+        .values(status=JobStatus.running, version=version + 1, lease_until=_lease(), updated_at=utcnow())
     )
     session.commit()
     if result.rowcount != 1:
@@ -72,12 +70,10 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
                 started = time.perf_counter()
                 outcome = step(session, job, client, cache)
                 metrics.observe_step(outcome, started)
-                if outcome == "continue":
-                    commit_progress(session)
-                else:
-                    session.commit()
                 if outcome != "continue":
+                    session.commit()
                     return outcome
+                commit_progress(session)
                 if time.monotonic() > slice_end:
                     requeue(session, job)
                     session.commit()

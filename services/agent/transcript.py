@@ -1,7 +1,8 @@
 """Appending to a job's transcript and deciding whether a waiting job can go on.
 
-Several writers append to one transcript (the agent step, action executors, decisions, answers),
-so each append first locks the job row; the sequence number is then safe to compute.
+Several writers append to one transcript (the agent step, action executors, decisions, answers).
+Concurrent writers lock the job row while they number their message; a step that is the only
+writer numbers its own (see `append`).
 """
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ def lock_job(session: Session, job_id: str) -> Job:
 def append(session: Session, job_id: str, *, seq: int | None = None, **fields: Any) -> Message:
     """Add a message to the transcript. Writers that may run concurrently (executors, decisions,
     answers, a step whose turn proposed actions) pass no `seq`: the job row is locked and the
-    next number read in one round trip, and the row is flushed at once. A step of reads, plans
-    and questions-free turns is the only writer while it runs, so it passes `seq` and lets the
-    rows go out with the step's next flush."""
+    next number read in one round trip, and the row is flushed at once. A step whose turn neither
+    proposes actions nor asks a question is the only writer while it runs, so it passes `seq` and
+    lets the rows go out with the step's next flush."""
     if seq is not None:
         msg = Message(job_id=job_id, seq=seq, **fields)
         session.add(msg)
@@ -53,20 +54,17 @@ def last_assistant(session: Session, job_id: str) -> Message | None:
 
 
 def unanswered_calls(session: Session, job_id: str) -> list[dict]:
-    """Tool calls of the latest assistant turn that have no tool result yet."""
+    """Tool calls of the latest assistant turn that have no tool result yet (reads only that turn)."""
     msg = last_assistant(session, job_id)
-    if msg is None or not msg.tool_calls:
+    if msg is None:
         return []
-    answered = set(
-        session.exec(
-            select(Message.tool_call_id).where(Message.job_id == job_id, Message.role == "tool", Message.seq > msg.seq)
-        )
-    )
-    return [c for c in msg.tool_calls if c["id"] not in answered]
+    since = session.exec(select(Message).where(Message.job_id == job_id, Message.seq >= msg.seq)
+                         .order_by(col(Message.seq))).all()
+    return unanswered_in(list(since))
 
 
 def unanswered_in(messages: list[Message]) -> list[dict]:
-    """`unanswered_calls` computed from a transcript already read (ordered by seq)."""
+    """Calls of the latest assistant turn in `messages` (ordered by seq) without a tool result."""
     last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "assistant"), None)
     if last is None or not messages[last].tool_calls:
         return []

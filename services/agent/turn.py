@@ -93,7 +93,6 @@ class InvalidModelOutput(RuntimeError):
 def model_turn(
     session: Session, job: Job, transcript: list[Message], tools: dict[str, ToolRef], client: ModelClient
 ) -> tuple[Message, Usage]:
-    # While the step runs nobody else appends (the previous turn's calls all have results).
     """Call the model; return the assistant message (added, not committed) and the tokens used.
 
     Raises InvalidModelOutput when the repair round fails too (it carries the usage).
@@ -114,7 +113,8 @@ def model_turn(
     problems = validate(turn, tools)
     if problems:
         events.record(session, job.id, "model_output_invalid", problems=[p.message for p in problems], attempt=1)
-        turn = client.complete(_repair_messages(messages, turn, problems), specs, reasoning_effort=job.reasoning_effort)
+        turn = client.complete(_repair_messages(messages, turn, problems), specs, reasoning_effort=job.reasoning_effort,
+                               force_tool=force, avoid_tools=avoid)
         usage.add(turn)
         problems = validate(turn, tools)
     if problems:
@@ -122,6 +122,7 @@ def model_turn(
         detail = "; ".join(p.message for p in problems)
         raise InvalidModelOutput(f"the model produced invalid tool calls twice: {detail}", usage)
     calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in turn.tool_calls]
+    # While the step runs nobody else appends (the previous turn's calls all have results).
     next_seq = transcript[-1].seq + 1 if transcript else 0
     msg = append(session, job.id, seq=next_seq, role="assistant", content=turn.content or "", tool_calls=calls)
     events.record(

@@ -18,7 +18,6 @@ unused for 90 days): ReconnectRequired with the link to connect again.
 """
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
@@ -28,7 +27,7 @@ import httpx
 from pydantic import SecretStr
 from sqlmodel import Session
 
-from connectors.base import ReconnectRequired, ToolContext, ToolError, TransientError
+from connectors.base import ReconnectRequired, ToolContext, ToolError, TransientError, checked_base_url
 from services.config import Settings, get_settings
 from services.credentials import oauth_state
 from services.credentials import service as store
@@ -79,28 +78,14 @@ class JiraOAuthConfig:
                 "`workmode connect jira --url ... --email ...`")
 
 
-def _base(name: str, url: str) -> str:
-    parts = urlsplit(url.strip())
-    host = parts.hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not host or (parts.scheme != "https" and not (parts.scheme == "http" and loopback)):
-        raise ValueError(f"{name} must be https (or http on this machine), got {url!r}")
-    if parts.query or parts.fragment:
-        raise ValueError(f"{name} must not have a query or fragment")
-    return url.strip().rstrip("/")
-
-
 def jira_oauth_config(settings: Optional[Settings] = None) -> JiraOAuthConfig:
     s = settings or get_settings()
     public = s.public_url.rstrip("/") if s.public_url else "http://127.0.0.1:8000"
     return JiraOAuthConfig(
         client_id=s.jira_client_id, client_secret=s.jira_client_secret,
         redirect_url=s.jira_redirect_url or public + CALLBACK_PATH, connect_url=public + CONNECT_PATH,
-        auth_url=_base("WORKMODE_ATLASSIAN_AUTH_URL", s.atlassian_auth_url),
-        api_url=_base("WORKMODE_ATLASSIAN_API_URL", s.atlassian_api_url),
+        auth_url=checked_base_url("WORKMODE_ATLASSIAN_AUTH_URL", s.atlassian_auth_url),
+        api_url=checked_base_url("WORKMODE_ATLASSIAN_API_URL", s.atlassian_api_url),
         site_url=s.jira_url, timeout_s=s.jira_timeout_s)
 
 
