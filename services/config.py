@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret-key-change-me"
 DEFAULT_HOME = Path.home() / ".workmode"
+# The sandbox's demo user (Alex Morgan of Northwind Labs): whom the CLI acts for when neither --as nor
+# WORKMODE_USER_EMAIL names someone. connectors/sandbox/seed.py imports it from here.
+DEMO_EMAIL = "alex@northwind.example"
 
 
 class Settings(BaseSettings):

@@ -23,7 +23,6 @@ def principal_by_email(session: Session, email: str) -> Principal:
 
 
 def cli_principal(session: Session, email: Optional[str]) -> Principal:
-    from connectors.sandbox.seed import DEMO_EMAIL
-    from services.config import get_settings
+    from services.config import DEMO_EMAIL, get_settings
 
     return principal_by_email(session, email or get_settings().user_email or DEMO_EMAIL)

@@ -19,10 +19,9 @@ from sqlmodel import Session, select
 
 from connectors.sandbox import fixture
 from connectors.sandbox.fixture_data import ORG_DOMAINS, ORG_NAME, PEOPLE
-from connectors.sandbox.fixture_mail import ALEX, INJECTION_SENDER, INJECTION_TARGET
+from connectors.sandbox.fixture_mail import INJECTION_SENDER, INJECTION_TARGET
+from services.config import DEMO_EMAIL
 from services.store.models import Organisation, Principal, utcnow
-
-DEMO_EMAIL = ALEX
 
 __all__ = ["DEMO_EMAIL", "INJECTION_SENDER", "INJECTION_TARGET", "ORG_NAME", "find_workspace", "seed_workspace"]
 

@@ -5,6 +5,7 @@ from contextlib import nullcontext
 
 import click
 
+from services.cli.common import fail
 from services.config import get_settings
 
 
@@ -13,16 +14,14 @@ from services.config import get_settings
               help="Connect to Slack over Socket Mode (needs WORKMODE_SLACK_APP_TOKEN, xapp-…).")
 def slack(socket_mode: bool) -> None:
     """Run the Slack app. HTTP mode needs no command: `workmode api` serves POST /slack/events."""
-    from services.cli import _fail
-
     if not socket_mode:
-        _fail("HTTP mode runs inside `workmode api` (Slack calls POST /slack/events there); "
-              "for Socket Mode run `workmode slack --socket`")
+        fail("HTTP mode runs inside `workmode api` (Slack calls POST /slack/events there); "
+             "for Socket Mode run `workmode slack --socket`")
     settings = get_settings()
     app_token = settings.slack_app_token.get_secret_value()
     if not app_token.startswith("xapp-"):
-        _fail("Socket Mode needs WORKMODE_SLACK_APP_TOKEN: an app-level token (xapp-…) with the "
-              "connections:write scope, from the app's Basic Information page")
+        fail("Socket Mode needs WORKMODE_SLACK_APP_TOKEN: an app-level token (xapp-…) with the "
+             "connections:write scope, from the app's Basic Information page")
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from services.slackapp.app import build_app
@@ -31,7 +30,7 @@ def slack(socket_mode: bool) -> None:
     try:
         app = build_app(settings, socket_mode=True)
     except NotConfigured as exc:
-        _fail(str(exc))
+        fail(str(exc))
     from workers.embedded import embedded_worker
 
     # On the embedded broker the worker runs in this process, so one command is a whole install.

@@ -10,21 +10,21 @@ from __future__ import annotations
 import click
 from pydantic import ValidationError
 
-from services.cli import _fail, _session, main
+from services.cli.common import fail, session
 
 AS = click.option("--as", "as_email", help="Whose account (email). Default: WORKMODE_USER_EMAIL or the demo user.")
 
 
-def _principal(session, as_email):
+def _principal(s, as_email):
     from services.identity import UnknownPrincipal, cli_principal
 
     try:
-        return cli_principal(session, as_email)
+        return cli_principal(s, as_email)
     except UnknownPrincipal as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
-@main.group()
+@click.group()
 def connect() -> None:
     """Connect your Google, Jira and Slack accounts (stored encrypted)."""
 
@@ -36,12 +36,12 @@ def connect_google(as_email: str | None) -> None:
     from connectors.google.config import GoogleNotConfigured, google_config
     from services.credentials import google_oauth
 
-    with _session() as s:
+    with session() as s:
         me = _principal(s, as_email)
         try:
             url = google_oauth.start(session=s, principal=me)
         except GoogleNotConfigured as exc:
-            _fail(exc.message)
+            fail(exc.message)
         s.commit()
     click.echo(f"Open this URL in a browser and sign in to Google as {me.email}:\n\n  {url}\n")
     click.echo(f"Google sends you back to {google_config().redirect_url} (the Workmode web app must be running "
@@ -64,13 +64,13 @@ def connect_jira(as_email: str | None, url: str, email: str, pat: bool, oauth: b
     if oauth:
         return _connect_jira_oauth(as_email)
     if not url:
-        _fail("give --url (the Jira site), or --oauth to connect Jira Cloud through Atlassian")
+        fail("give --url (the Jira site), or --oauth to connect Jira Cloud through Atlassian")
     token = token or click.prompt("Jira API token", hide_input=True)
     try:
         body = JiraConnect(url=url, email=email, pat=token if pat else None, api_token=None if pat else token)
     except ValidationError as exc:
-        _fail("; ".join(e["msg"] for e in exc.errors()))
-    with _session() as s:
+        fail("; ".join(e["msg"] for e in exc.errors()))
+    with session() as s:
         me = _principal(s, as_email)
         store.save(session=s, principal_id=me.id, provider="jira", secret=body.secret())
         s.commit()
@@ -80,12 +80,12 @@ def connect_jira(as_email: str | None, url: str, email: str, pat: bool, oauth: b
 def _connect_jira_oauth(as_email: str | None) -> None:
     from services.credentials import jira_oauth
 
-    with _session() as s:
+    with session() as s:
         me = _principal(s, as_email)
         try:
             url = jira_oauth.start(session=s, principal=me)
         except jira_oauth.JiraNotConfigured as exc:
-            _fail(exc.message)
+            fail(exc.message)
         s.commit()
     click.echo(f"Open this URL in a browser and sign in to Atlassian as {me.email}:\n\n  {url}\n")
     click.echo(f"Atlassian sends you back to {jira_oauth.jira_oauth_config().redirect_url} (the Workmode web app must "
@@ -103,8 +103,8 @@ def connect_slack(as_email: str | None, token: str) -> None:
     try:
         body = SlackConnect(bot_token=token)
     except ValidationError as exc:
-        _fail("; ".join(e["msg"] for e in exc.errors()))
-    with _session() as s:
+        fail("; ".join(e["msg"] for e in exc.errors()))
+    with session() as s:
         me = _principal(s, as_email)
         store.save(session=s, principal_id=me.id, provider="slack",
                    secret={"bot_token": body.bot_token.get_secret_value()})
@@ -118,7 +118,7 @@ def connect_status(as_email: str | None) -> None:
     """Which accounts are connected."""
     from services.credentials import service as store
 
-    with _session() as s:
+    with session() as s:
         me = _principal(s, as_email)
         rows = {r["provider"]: r for r in store.connections(session=s, principal_id=me.id)}
     for provider in store.PROVIDERS:
@@ -134,7 +134,7 @@ def connect_remove(as_email: str | None, provider: str) -> None:
     """Forget a connection (Google's grant is also revoked at Google)."""
     from services.credentials import google_oauth, service as store
 
-    with _session() as s:
+    with session() as s:
         me = _principal(s, as_email)
         if provider == "google":
             removed = google_oauth.disconnect(session=s, principal_id=me.id)

@@ -7,10 +7,8 @@ import sys
 
 import click
 
-from services.cli import main
 
-
-@main.group()
+@click.group()
 def model() -> None:
     """The model service (vLLM's OpenAI-compatible server)."""
 

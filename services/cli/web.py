@@ -5,7 +5,7 @@ from contextlib import nullcontext
 
 import click
 
-from services.cli import _fail, _session
+from services.cli.common import fail, session
 from services.config import get_settings
 
 
@@ -33,12 +33,12 @@ def login_link(email: str) -> None:
     from services.api.tokens import TokenError, create_login_link, login_link_url
     from services.identity import UnknownPrincipal, principal_by_email
 
-    with _session() as s:
+    with session() as s:
         try:
             row, token = create_login_link(session=s, principal=principal_by_email(s, email))
             s.commit()
         except (UnknownPrincipal, TokenError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     click.echo(login_link_url(token))
     click.echo(f"(works once, until {row.expires_at:%H:%M} UTC)", err=True)
 
@@ -56,12 +56,12 @@ def tokens_create(email: str, name: str) -> None:
     from services.api.tokens import TokenError, create_api_token
     from services.identity import UnknownPrincipal, principal_by_email
 
-    with _session() as s:
+    with session() as s:
         try:
             _, token = create_api_token(session=s, principal=principal_by_email(s, email), name=name)
             s.commit()
         except (UnknownPrincipal, TokenError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     click.echo(token)
 
 
@@ -71,11 +71,11 @@ def tokens_list(email: str) -> None:
     from services.api.tokens import list_api_tokens
     from services.identity import UnknownPrincipal, principal_by_email
 
-    with _session() as s:
+    with session() as s:
         try:
             rows = list_api_tokens(session=s, principal=principal_by_email(s, email))
         except UnknownPrincipal as exc:
-            _fail(str(exc))
+            fail(str(exc))
         for t in rows:
             state = "revoked" if t.revoked_at else "active"
             click.echo(f"{t.id}  {t.prefix}…  {state:<8} {t.created_at:%Y-%m-%d}  {t.name}")
@@ -88,15 +88,10 @@ def tokens_revoke(email: str, token_id: str) -> None:
     from services.api.tokens import TokenError, revoke_api_token
     from services.identity import UnknownPrincipal, principal_by_email
 
-    with _session() as s:
+    with session() as s:
         try:
             revoke_api_token(session=s, principal=principal_by_email(s, email), token_id=token_id)
             s.commit()
         except (UnknownPrincipal, TokenError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     click.echo(f"revoked {token_id}")
-
-
-def register(main: click.Group) -> None:
-    for command in (api, login_link, tokens):
-        main.add_command(command)

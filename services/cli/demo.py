@@ -10,7 +10,9 @@ from typing import Iterator
 
 import click
 
-from services.config import get_settings, reset_settings
+from services.cli.common import safe_url, session
+from services.cli.run import run_request
+from services.config import DEMO_EMAIL, get_settings, reset_settings
 
 DEMO_REQUEST = (
     "Go through my inbox, find the meeting request from Dana and propose a time that works for "
@@ -43,24 +45,31 @@ def demo_model() -> Iterator[bool]:
         yield True
 
 
+@click.command()
+@click.option("--request", default=None, help="Run this request instead of the built-in demo request.")
+@click.option("--yes", is_flag=True, help="Approve everything (non-interactive).")
+def demo(request: str | None, yes: bool) -> None:
+    """Run a whole job end to end on the embedded defaults (SQLite, embedded broker, sandbox)."""
+    run_demo(request=request, yes=yes)
+
+
 def run_demo(*, request: str | None, yes: bool) -> None:
-    from connectors.sandbox.seed import DEMO_EMAIL, seed_workspace
-    from services.cli import _run, _session, _safe_url
+    from connectors.sandbox.seed import seed_workspace
     from services.store.migrate import upgrade
 
     settings = get_settings()
     if not yes and not sys.stdin.isatty():
         click.echo("stdin is not a terminal: approving every action automatically (--yes)")
         yes = True
-    click.echo(f"store: {_safe_url()}   broker: {settings.broker_url}")
+    click.echo(f"store: {safe_url()}   broker: {settings.broker_url}")
     upgrade()
-    with _session() as s:
+    with session() as s:
         org = seed_workspace(s)
         s.commit()
         click.echo(f"sandbox workspace: {org.name}, acting as {DEMO_EMAIL}")
     with demo_model() as tiny:
-        _run(request or DEMO_REQUEST, as_email=DEMO_EMAIL, yes=yes,
-             max_steps=TINY_MODEL_STEPS if tiny else None, on_unfinished=_tiny_model_limit if tiny else None)
+        run_request(request or DEMO_REQUEST, as_email=DEMO_EMAIL, yes=yes,
+                    max_steps=TINY_MODEL_STEPS if tiny else None, on_unfinished=_tiny_model_limit if tiny else None)
 
 
 def _tiny_model_limit(job) -> None:

@@ -1,0 +1,31 @@
+"""The `workmode` command: `main` assembles the subcommands, one module per area.
+
+common.py     what the subcommands share (session, fail, safe_url)
+db.py         db upgrade|seed
+run.py        run (follows the job in the terminal: terminal.py)
+demo.py       demo (uses run)
+background.py worker, beat, reconcile
+jobs.py       jobs list|show
+approvals.py  approvals list|show|approve|reject
+web.py        api, login-link, tokens
+slack.py      slack --socket
+connect.py    connect google|jira|slack|status|remove
+model.py      model serve|presets
+
+The subcommand modules import `services.cli.common` (demo also `services.cli.run`), never this package.
+"""
+from __future__ import annotations
+
+import click
+
+from services.cli import approvals, background, connect, db, demo, jobs, model, run, slack, web
+
+
+@click.group()
+def main() -> None:
+    """Workmode: a self-hosted work agent. Nothing changes the outside world until a person approves it."""
+
+
+for _command in (db.db, run.run, demo.demo, background.worker, background.beat, background.reconcile, jobs.jobs,
+                 approvals.approvals, model.model, web.api, web.login_link, web.tokens, slack.slack, connect.connect):
+    main.add_command(_command)
