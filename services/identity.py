@@ -5,19 +5,21 @@ from typing import Optional
 
 from sqlmodel import Session, select
 
+from services.errors import NotFound
 from services.store.models import Principal
 
 
-class UnknownPrincipal(LookupError):
-    pass
+class UnknownPrincipal(NotFound):
+    """No Workmode user with that email."""
 
 
 def principal_by_email(session: Session, email: str) -> Principal:
     found = session.exec(select(Principal).where(Principal.email == email.strip().lower())).first()
     if found is None:
         raise UnknownPrincipal(
-            f"no Workmode user with email {email!r}; ask an admin to add you "
-            "(or run `workmode demo` to seed the sandbox's people)"
+            "user", email, "email",
+            message=f"no Workmode user with email {email!r}; ask an admin to add you "
+            "(or run `workmode demo` to seed the sandbox's people)",
         )
     return found
 

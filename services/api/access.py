@@ -1,5 +1,5 @@
 """Who may see what: a job and its actions are visible to its requester and to the approvers of
-its organisation (the same rule as deciding, services.agent.policy.may_decide). Anything in
+its organisation (the same rule as deciding, services.policy.may_decide). Anything in
 another organisation is 'not found', so ids do not leak across organisations."""
 from __future__ import annotations
 
@@ -8,21 +8,21 @@ from typing import Optional
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from services.agent.policy import may_decide
-from services.api.errors import not_found
+from services import policy
+from services.errors import NotFound
 from services.store.models import Action, Job, Organisation, Principal
 
 SCAN_LIMIT = 5000  # rows read to build one filtered approvals page
 
 
 def can_see(db: Session, principal: Principal, job: Job) -> bool:
-    return may_decide(db.get(Organisation, job.org_id), job, principal)
+    return policy.may_decide(db.get(Organisation, job.org_id), job, principal)
 
 
 def visible_job(db: Session, principal: Principal, job_id: str) -> Job:
     job = db.get(Job, job_id)
     if job is None or not can_see(db, principal, job):
-        raise not_found("job", job_id, "job_id")
+        raise NotFound("job", job_id, "job_id")
     return job
 
 
@@ -30,14 +30,13 @@ def visible_action(db: Session, principal: Principal, action_id: str) -> tuple[A
     action = db.get(Action, action_id)
     job = db.get(Job, action.job_id) if action else None
     if action is None or job is None or not can_see(db, principal, job):
-        raise not_found("approval", action_id, "action_id")
+        raise NotFound("approval", action_id, "action_id")
     return action, job
 
 
 def is_approver(db: Session, principal: Principal) -> bool:
     """True if this person may decide every job of their organisation (not only their own)."""
-    probe = Job(org_id=principal.org_id, principal_id="", prompt="")
-    return may_decide(db.get(Organisation, principal.org_id), probe, principal)
+    return policy.is_approver(db.get(Organisation, principal.org_id), principal)
 
 
 def jobs_page(db: Session, principal: Principal, *, limit: int, offset: int,

@@ -11,6 +11,7 @@ from services.api import errors, health, rest_approvals, rest_jobs, rest_tokens
 from services.api.deps import api_principal
 from services.api.security import RejectNul, SecurityHeaders
 from services.api.web import approval, auth, jobs, oidc, queue, settings_page
+from services.api.web.templating import render_error
 from services.config import get_settings
 from services.credentials.routes import make_router as connections_router
 from services.metrics import metrics_router
@@ -34,7 +35,7 @@ def create_app() -> FastAPI:
                        https_only=secure)
     app.add_middleware(RejectNul)
     app.add_middleware(SecurityHeaders)
-    errors.install(app)
+    errors.install(app, render_html=render_error)
     for module in (health, rest_jobs, rest_approvals, rest_tokens, auth, oidc, queue, approval, jobs, settings_page):
         app.include_router(module.router)
     # Connect / disconnect outside accounts (Google OAuth, Jira, Slack): a token or the session (+ CSRF header).

@@ -13,8 +13,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from services.api.errors import ApiError, LoginRequired
+from services.api.errors import LoginRequired
 from services.api.tokens import principal_for_api_token
+from services.errors import Forbidden, Invalid, Unauthorized
 from services.store.db import get_engine
 from services.store.models import Organisation, Principal
 
@@ -46,7 +47,7 @@ async def read_form(request: Request) -> FormData:
     form = await request.form()
     for name, value in form.multi_items():
         if isinstance(value, str) and "\x00" in value:
-            raise ApiError(400, f"{name}: contains a NUL character", name)
+            raise Invalid(f"{name}: contains a NUL character", name)
     return form
 
 
@@ -60,7 +61,7 @@ async def check_csrf(request: Request) -> None:
     expected = request.session.get("csrf")
     given = request.headers.get(CSRF_HEADER) or (await read_form(request)).get(CSRF_FIELD)
     if not expected or not isinstance(given, str) or not secrets.compare_digest(given, expected):
-        raise ApiError(403, "missing or wrong CSRF token: reload the page and try again", CSRF_FIELD)
+        raise Forbidden("missing or wrong CSRF token: reload the page and try again", CSRF_FIELD)
 
 
 # ------------------------------------------------------------------ who is calling
@@ -80,16 +81,16 @@ def api_principal(request: Request, db: DbDep, bearer: BearerDep) -> Principal:
         token = bearer.credentials.strip() if bearer else ""
         found = principal_for_api_token(session=db, token=token)
         if found is None:
-            raise ApiError(401, "invalid or revoked API token", "Authorization")
+            raise Unauthorized("invalid or revoked API token", "Authorization")
         return found
     principal = session_principal(request, db)
     if principal is None:
-        raise ApiError(401, "authentication required: send 'Authorization: Bearer <personal API token>'",
-                       "Authorization")
+        raise Unauthorized("authentication required: send 'Authorization: Bearer <personal API token>'",
+                           "Authorization")
     if request.method not in SAFE_METHODS:
         expected, given = request.session.get("csrf") or "", request.headers.get(CSRF_HEADER) or ""
         if not expected or not secrets.compare_digest(given, expected):
-            raise ApiError(403, "missing or wrong X-CSRF-Token header (needed with a session cookie)", CSRF_HEADER)
+            raise Forbidden("missing or wrong X-CSRF-Token header (needed with a session cookie)", CSRF_HEADER)
     return principal
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.api.deps import ApiUser, DbDep
-from services.api.errors import ApiError
 from services.api.schemas import TokenCreate, TokenCreated, TokenPublic
-from services.api.tokens import TokenError, create_api_token, list_api_tokens, revoke_api_token
+from services.api.tokens import create_api_token, list_api_tokens, revoke_api_token
 
 router = APIRouter(prefix="/api/tokens", tags=["tokens"])
 
@@ -19,19 +18,13 @@ def list_(me: ApiUser, db: DbDep) -> list[TokenPublic]:
 @router.post("", status_code=201, response_model=TokenCreated)
 def create(body: TokenCreate, me: ApiUser, db: DbDep) -> TokenCreated:
     """A new token; the response is the only time it is shown."""
-    try:
-        row, token = create_api_token(session=db, principal=me, name=body.name)
-    except TokenError as exc:
-        raise ApiError(400, str(exc), exc.field) from exc
+    row, token = create_api_token(session=db, principal=me, name=body.name)
     db.commit()
     return TokenCreated(**row.model_dump(), token=token)
 
 
 @router.post("/{token_id}/revoke", response_model=TokenPublic)
 def revoke(token_id: str, me: ApiUser, db: DbDep) -> TokenPublic:
-    try:
-        row = revoke_api_token(session=db, principal=me, token_id=token_id)
-    except TokenError as exc:
-        raise ApiError(404, str(exc), exc.field) from exc
+    row = revoke_api_token(session=db, principal=me, token_id=token_id)
     db.commit()
     return TokenPublic(**row.model_dump())

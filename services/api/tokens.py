@@ -12,18 +12,28 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from services.config import get_settings
+from services.errors import Forbidden, Invalid, NotFound, WorkmodeError
 from services.store.models import ApiToken, LoginLink, Principal, utcnow
 
 API_TOKEN_PREFIX = "wm_"
 LAST_USED_EVERY_S = 60  # write last_used_at at most this often per token
 
 
-class TokenError(ValueError):
-    """Bad token input; `field` names what was wrong."""
+class TokenError(WorkmodeError, ValueError):
+    """A refusal about tokens or sign-in links: catch it to catch any of the kinds below."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+
+class InvalidTokenName(TokenError, Invalid):
+    """The token's name is missing or too long."""
+
+
+class TokenNotFound(TokenError, NotFound):
+    def __init__(self, token_id: str):
+        super().__init__("token", token_id, "token_id", message=f"no token {token_id} of yours")
+
+
+class LoginLinksOff(TokenError, Forbidden):
+    """Sign-in links are switched off here."""
 
 
 def digest(token: str) -> str:
@@ -35,9 +45,9 @@ def create_api_token(*, session: Session, principal: Principal, name: str) -> tu
     """A new token for `principal`. Returns the row and the token itself (shown once, never stored)."""
     name = (name or "").strip()
     if not name:
-        raise TokenError("name: give the token a name, e.g. 'laptop script'", field="name")
+        raise InvalidTokenName("name: give the token a name, e.g. 'laptop script'", field="name")
     if len(name) > 100:
-        raise TokenError("name: at most 100 characters", field="name")
+        raise InvalidTokenName("name: at most 100 characters", field="name")
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(principal_id=principal.id, name=name, token_hash=digest(token), prefix=token[:10])
     session.add(row)
@@ -53,7 +63,7 @@ def list_api_tokens(*, session: Session, principal: Principal) -> list[ApiToken]
 def revoke_api_token(*, session: Session, principal: Principal, token_id: str) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None or row.principal_id != principal.id:
-        raise TokenError(f"no token {token_id} of yours", field="token_id")
+        raise TokenNotFound(token_id)
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
@@ -82,7 +92,7 @@ def login_links_enabled() -> bool:
 
 def create_login_link(*, session: Session, principal: Principal) -> tuple[LoginLink, str]:
     if not login_links_enabled():
-        raise TokenError("sign-in links are off (WORKMODE_LOGIN_LINKS=false, or production); use OpenID Connect")
+        raise LoginLinksOff("sign-in links are off (WORKMODE_LOGIN_LINKS=false, or production); use OpenID Connect")
     token = secrets.token_urlsafe(32)
     ttl = get_settings().login_link_ttl_s
     row = LoginLink(principal_id=principal.id, token_hash=digest(token), expires_at=utcnow() + timedelta(seconds=ttl))

@@ -9,34 +9,37 @@ from sqlmodel import Session, col, select
 
 from connectors.base import args_hash
 from services import events
-from services.agent.policy import may_decide
 from services.agent.risk import risk_flags
 from services.agent.toolbox import job_tools
 from services.agent.transcript import maybe_resume, tool_message
 from services.dispatch import enqueue_execute
+from services.errors import Conflict, Invalid, NotFound, WorkmodeError
 from services.jobs.service import NotAllowed, transcript
+from services.policy import may_decide
 from services.store.models import Action, ActionStatus, Job, Organisation, Principal, utcnow
 
 Decision = Literal["approve", "edit", "reject", "respond"]
 DECISIONS = ("approve", "edit", "reject", "respond")
 
 
-class ApprovalError(ValueError):
-    """Bad decision input; `field` names the argument at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class ApprovalError(WorkmodeError, ValueError):
+    """A refusal to look up or decide an approval (no such approval, bad decision input): catch
+    it to catch either. Raised as one of the typed kinds below; `field` names the input at fault."""
 
 
-class Conflict(RuntimeError):
-    """The action is no longer what the person saw, or someone decided first."""
+class ApprovalNotFound(ApprovalError, NotFound):
+    def __init__(self, action_id: str):
+        super().__init__("approval", action_id, "action_id")
+
+
+class InvalidDecision(ApprovalError, Invalid):
+    """Bad decision input: an unknown decision, a rejection without a reason, broken edits."""
 
 
 def get_action(*, session: Session, action_id: str) -> Action:
     action = session.get(Action, action_id)
     if action is None:
-        raise ApprovalError(f"approval {action_id} not found", field="action_id")
+        raise ApprovalNotFound(action_id)
     return action
 
 
@@ -64,7 +67,7 @@ def decide(
     feedback: Optional[str] = None,
 ) -> Action:
     if decision not in DECISIONS:
-        raise ApprovalError(f"decision must be one of {DECISIONS}", field="decision")
+        raise InvalidDecision(f"decision must be one of {DECISIONS}", field="decision")
     action = get_action(session=session, action_id=action_id)
     job = session.get(Job, action.job_id)
     org = session.get(Organisation, job.org_id)
@@ -73,11 +76,11 @@ def decide(
     if action.status != ActionStatus.pending:
         raise Conflict(f"already decided: this action is {action.status}")
     if shown_hash != action.args_hash:
-        raise Conflict("the action changed since it was shown; reload it and decide again")
+        raise Conflict("the action changed since it was shown; reload it and decide again", "args_hash")
     if decision == "reject" and not (reason or "").strip():
-        raise ApprovalError("a rejection needs a reason (it goes back to the agent)", field="reason")
+        raise InvalidDecision("a rejection needs a reason (it goes back to the agent)", field="reason")
     if decision == "respond" and not (feedback or "").strip():
-        raise ApprovalError("feedback is empty", field="feedback")
+        raise InvalidDecision("feedback is empty", field="feedback")
 
     values: dict[str, Any] = {"decided_by": actor.id, "decided_via": "person", "decided_at": utcnow(), "updated_at": utcnow()}
     if decision == "edit":
@@ -111,16 +114,16 @@ def decide(
 
 def _edited(session: Session, action: Action, job: Job, org: Organisation, arguments: Optional[dict]) -> dict[str, Any]:
     if not isinstance(arguments, dict):
-        raise ApprovalError("edit needs the full arguments object", field="arguments")
+        raise InvalidDecision("edit needs the full arguments object", field="arguments")
     ref = job_tools(org).get(action.tool)
     if ref is None:
-        raise ApprovalError(f"tool {action.tool} is no longer available", field="tool")
+        raise InvalidDecision(f"tool {action.tool} is no longer available", field="tool")
     from connectors.base import ToolError
 
     try:
         parsed = ref.tool.parse(arguments)
     except ToolError as exc:
-        raise ApprovalError(exc.message, field="arguments") from exc
+        raise InvalidDecision(exc.message, field="arguments") from exc
     canonical = parsed.model_dump(mode="json")
     history = transcript(session=session, job_id=job.id)
     return {

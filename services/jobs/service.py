@@ -14,6 +14,8 @@ from services import events
 from services.agent.prompt import first_user_message
 from services.config import get_settings
 from services.dispatch import enqueue_advance
+from services.errors import Forbidden, Invalid, NotFound, WorkmodeError
+from services.policy import may_decide
 from services.store.models import (
     FINAL_JOB_STATUSES,
     Action,
@@ -30,12 +32,22 @@ MAX_PROMPT_CHARS = 20_000
 EFFORTS = ("none", "high")
 
 
-class JobError(ValueError):
-    """Bad input or a state that does not allow the operation; the message says which."""
+class JobError(WorkmodeError, ValueError):
+    """A refusal of the job service (no such job, bad input, a state that does not allow the
+    operation): catch it to catch any of them. Raised as one of the typed kinds below."""
 
 
-class NotAllowed(PermissionError):
-    pass
+class JobNotFound(JobError, NotFound):
+    def __init__(self, job_id: str, *, message: Optional[str] = None):
+        super().__init__("job", job_id, message=message)
+
+
+class JobInvalid(JobError, Invalid):
+    """Bad input (`field` names it) or a state that does not allow the operation."""
+
+
+class NotAllowed(Forbidden):
+    """Not this person's to do (cancel, answer, decide)."""
 
 
 def create_job(
@@ -54,12 +66,12 @@ def create_job(
     settings = get_settings()
     prompt = (prompt or "").strip()
     if not prompt:
-        raise JobError("prompt: say what you want done, e.g. 'find a slot with Dana next week'")
+        raise JobInvalid("prompt: say what you want done, e.g. 'find a slot with Dana next week'", "prompt")
     if len(prompt) > MAX_PROMPT_CHARS:
-        raise JobError(f"prompt: {len(prompt)} characters is too long (at most {MAX_PROMPT_CHARS})")
+        raise JobInvalid(f"prompt: {len(prompt)} characters is too long (at most {MAX_PROMPT_CHARS})", "prompt")
     effort = reasoning_effort or settings.default_reasoning_effort
     if effort not in EFFORTS:
-        raise JobError(f"reasoning_effort: must be one of {EFFORTS}, not {effort!r}")
+        raise JobInvalid(f"reasoning_effort: must be one of {EFFORTS}, not {effort!r}", "reasoning_effort")
     now = utcnow()
     job = Job(
         org_id=principal.org_id,
@@ -84,7 +96,7 @@ def create_job(
 def get_job(*, session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id)
     if job is None:
-        raise JobError(f"job {job_id} not found")
+        raise JobNotFound(job_id)
     return job
 
 
@@ -104,7 +116,6 @@ def job_actions(*, session: Session, job_id: str) -> list[Action]:
 
 
 def cancel_job(*, session: Session, job_id: str, actor: Principal, reason: str = "cancelled") -> Job:
-    from services.agent.policy import may_decide
     from services.agent.transcript import lock_job
 
     get_job(session=session, job_id=job_id)
@@ -114,7 +125,7 @@ def cancel_job(*, session: Session, job_id: str, actor: Principal, reason: str =
     if not may_decide(org, job, actor):
         raise NotAllowed("only the requester or an approver of this organisation may cancel this job")
     if job.status in FINAL_JOB_STATUSES:
-        raise JobError(f"job {job.id} is already {job.status}")
+        raise JobInvalid(f"job {job.id} is already {job.status}")
     finish(session, job, JobStatus.cancelled, error=reason, actor=actor.id)
     session.execute(
         update(Action)
@@ -187,10 +198,10 @@ def answer_question(*, session: Session, job_id: str, actor: Principal, text: st
     if actor.id != job.principal_id:
         raise NotAllowed("only the person who asked for this work can answer its questions")
     if not (text or "").strip():
-        raise JobError("answer: the answer is empty")
+        raise JobInvalid("answer: the answer is empty", "answer")
     questions = [c for c in unanswered_calls(session, job_id) if c["name"] == ASK_USER]
     if job.status != JobStatus.waiting or not questions:
-        raise JobError(f"job {job_id} is not waiting for an answer")
+        raise JobInvalid(f"job {job_id} is not waiting for an answer")
     tool_message(session, job_id, questions[0]["id"], ASK_USER, f"{actor.name or actor.email} answered: {text.strip()}")
     events.record(session, job_id, "answered", actor=actor.id, answer=text.strip())
     maybe_resume(session, job_id)

@@ -6,8 +6,10 @@ retrying it would not help. Neither message ever contains the API key.
 """
 from __future__ import annotations
 
+from services.errors import Unavailable, WorkmodeError
 
-class ModelUnavailable(Exception):
+
+class ModelUnavailable(Unavailable):
     """The model service is busy or unreachable; retries are exhausted. Retry after `retry_after` s."""
 
     def __init__(self, message: str, retry_after: float = 1.0):
@@ -15,7 +17,7 @@ class ModelUnavailable(Exception):
         self.retry_after = float(retry_after)
 
 
-class ModelError(Exception):
+class ModelError(WorkmodeError):
     """A non-retryable model request failure; the message says what happened and what to do."""
 
     def __init__(self, message: str, status_code: int | None = None):

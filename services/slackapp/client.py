@@ -5,10 +5,11 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from services.config import Settings, get_settings
+from services.errors import Unavailable
 
 
-class NotConfigured(RuntimeError):
-    pass
+class NotConfigured(Unavailable, RuntimeError):
+    """Slack is not set up here: the message says which setting is missing."""
 
 
 def bot_token(settings: Settings | None = None) -> str:

@@ -11,7 +11,7 @@ from typing import Any, Optional
 from slack_bolt import App
 from sqlmodel import Session, col, select
 
-from services.jobs.service import JobError, NotAllowed, cancel_job, create_job
+from services.jobs.service import JobError, JobInvalid, JobNotFound, NotAllowed, cancel_job, create_job
 from services.slackapp import blocks as b
 from services.slackapp.common import actor, log, session
 from services.slackapp.identity import UnknownSlackUser
@@ -124,9 +124,9 @@ def start(s: Session, person: Principal, command: dict, parsed: Parsed) -> Optio
 def find_job(s: Session, person: Principal, ref: str) -> Job:
     found = s.exec(select(Job).where(Job.org_id == person.org_id, col(Job.id).startswith(ref)).limit(2)).all()
     if not found:
-        raise JobError(f"No job `{ref}` in your organisation; `/work status` lists your jobs.")
+        raise JobNotFound(ref, message=f"No job `{ref}` in your organisation; `/work status` lists your jobs.")
     if len(found) > 1:
-        raise JobError(f"`{ref}` matches more than one job; give more of its id.")
+        raise JobInvalid(f"`{ref}` matches more than one job; give more of its id.")
     return found[0]
 
 

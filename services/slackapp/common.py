@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
+from services.errors import Invalid
 from services.slackapp.identity import principal_for
 from services.store.db import get_engine
 from services.store.models import Principal
@@ -19,7 +20,7 @@ NOT_YOURS = ("Not yours to decide: only the person who asked for this work or an
              "organisation names can decide it. Nothing was changed.")
 
 
-class BadPayload(ValueError):
+class BadPayload(Invalid):
     """A request from Slack that is missing what Workmode put in it (or was never Workmode's)."""
 
 

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, select
 
+from services.errors import NotFound
 from services.identity import UnknownPrincipal, principal_by_email
 from services.store.models import Principal
 
@@ -19,14 +20,14 @@ _profiles: dict[tuple[str, str], tuple[float, Optional[dict]]] = {}
 _lock = threading.Lock()
 
 
-class UnknownSlackUser(LookupError):
+class UnknownSlackUser(NotFound):
     def __init__(self, user_id: str, email: Optional[str]):
         self.user_id, self.email = user_id, email
         who = f"your Slack account (<@{user_id}>" + (f", {email})" if email else ")")
         how = (f"ask a Workmode admin to add a user with the email {email}" if email
                else "your Slack profile shows no email to match; ask a Workmode admin to set your Slack ID "
                     f"({user_id}) on your Workmode user")
-        super().__init__(f"Workmode does not know {who} yet: {how}, then try again.")
+        super().__init__("Slack user", user_id, message=f"Workmode does not know {who} yet: {how}, then try again.")
 
 
 def profile(client: WebClient, user_id: str, team_id: Optional[str] = None) -> Optional[dict]:

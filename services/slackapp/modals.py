@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from slack_bolt import App
 
 from services.agent.toolbox import job_tools
-from services.approvals.service import ApprovalError, Conflict, decide, get_action
+from services.approvals.service import ApprovalError, Conflict, InvalidDecision, decide, get_action
 from services.jobs.service import NotAllowed
 from services.slackapp import home
 from services.slackapp.blocks import clip, context, esc, section
@@ -79,7 +79,7 @@ def on_edit_submit(ack, body: dict, view: dict, client, context) -> None:
             org = s.get(Organisation, s.get(Job, action.job_id).org_id)
             ref = job_tools(org).get(action.tool)
             if ref is None:
-                raise ApprovalError(f"tool {action.tool} is no longer available")
+                raise InvalidDecision(f"tool {action.tool} is no longer available", field="tool")
             arguments, errors = read_fields(ref.tool.json_schema(), action.arguments, values)
             if not errors:
                 errors = _schema_errors(ref.tool.args_model, arguments, values, where)

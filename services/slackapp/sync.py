@@ -22,9 +22,9 @@ from sqlmodel import Session, col, select
 
 from services import notify
 from services.agent.builtins import ASK_USER
-from services.agent.policy import APPROVER_ROLES
 from services.agent.transcript import unanswered_calls
 from services.config import get_settings
+from services.policy import is_approver, named_approvers
 from services.slackapp import blocks as b
 from services.slackapp.approval_blocks import approval_card
 from services.slackapp.client import web_client
@@ -213,12 +213,11 @@ class Syncer:
         if hasattr(self, "_dms"):
             return self._dms
         org = self.s.get(Organisation, self.job.org_id)
-        named = {e.lower() for e in (org.policy or {}).get("approvers", [])}
+        named = named_approvers(org)
         people: list[Principal] = []
         if self.job.source != "slack":
             people.append(self.requester)
-        requester_approves = self.requester.email.lower() in named or bool(APPROVER_ROLES & set(self.requester.roles or []))
-        if named and not requester_approves:
+        if named and not is_approver(org, self.requester):
             people += self.s.exec(select(Principal).where(Principal.org_id == org.id,
                                                           col(Principal.email).in_(sorted(named)))).all()
         ids = []

@@ -10,12 +10,13 @@ from sqlmodel import Session
 from services.agent.toolbox import job_tools
 from services.api.access import visible_action
 from services.api.deps import DbDep, FormDep, WebUser, check_csrf, org_of
-from services.api.errors import ApiError, to_api_error
+from services.api.errors import status_of
 from services.api.web.forms import apply_errors, form_fields, read_form, validate
 from services.api.web.templating import flash, page
 from services.api.web.views import action_view
-from services.agent.policy import may_decide
 from services.approvals.service import decide
+from services.errors import Invalid, WorkmodeError
+from services.policy import may_decide
 from services.store.models import Action, ActionStatus, Job, Organisation, Principal
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
@@ -49,7 +50,7 @@ def decide_form(action_id: str, request: Request, me: WebUser, db: DbDep, form: 
     if decision == "edit":
         ref = job_tools(org_of(db, me)).get(action.tool)
         if ref is None:
-            raise ApiError(400, f"tool {action.tool} is no longer available", "tool")
+            raise Invalid(f"tool {action.tool} is no longer available", "tool")
         fields = form_fields(ref.tool.json_schema(), action.arguments)
         arguments, errors = read_form(fields, form)
         errors = errors or validate(ref.tool.args_model, arguments)
@@ -64,11 +65,13 @@ def decide_form(action_id: str, request: Request, me: WebUser, db: DbDep, form: 
                arguments=arguments, reason=str(form.get("reason") or "") or None,
                feedback=str(form.get("feedback") or "") or None)
         db.commit()
-    except Exception as exc:
+    except WorkmodeError as exc:
         db.rollback()
-        err = to_api_error(exc)
+        status = status_of(exc)
+        if status is None:
+            raise
         action, job = visible_action(db, me, action_id)
-        return _page(request, db, me, action, job, error=err.message, status=err.status)
+        return _page(request, db, me, action, job, error=exc.message, status=status)
     words = {"approve": "Approved", "edit": "Edited and approved", "reject": "Rejected",
              "respond": "Feedback sent to the agent"}
     flash(request, f"{words.get(decision, 'Decided')}: {action.preview.get('title', action.tool)}")

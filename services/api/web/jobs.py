@@ -11,8 +11,8 @@ from sqlmodel import col, select
 
 from services.api.access import jobs_page, visible_job
 from services.api.deps import DbDep, FormDep, WebUser, check_csrf
-from services.api.errors import to_api_error
 from services.api.web.templating import flash, page
+from services.errors import WorkmodeError
 from services.jobs.service import answer_question, cancel_job, create_job, job_actions, transcript
 from services.store.models import FINAL_JOB_STATUSES, Event, Principal
 
@@ -41,9 +41,9 @@ def new_job(request: Request, me: WebUser, db: DbDep, form: FormDep) -> Response
         job = create_job(session=db, principal=me, prompt=str(form.get("prompt") or ""), source="web",
                          reasoning_effort=str(form.get("effort") or "") or None)
         db.commit()
-    except Exception as exc:
+    except WorkmodeError as exc:
         db.rollback()
-        flash(request, to_api_error(exc).message, "error")
+        flash(request, exc.message, "error")
         return RedirectResponse("/jobs", status_code=303)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
@@ -80,9 +80,9 @@ def cancel(job_id: str, request: Request, me: WebUser, db: DbDep) -> Response:
         cancel_job(session=db, job_id=job_id, actor=me, reason=f"cancelled by {me.email} in the web")
         db.commit()
         flash(request, "Job cancelled.")
-    except Exception as exc:
+    except WorkmodeError as exc:
         db.rollback()
-        flash(request, to_api_error(exc).message, "error")
+        flash(request, exc.message, "error")
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
@@ -93,7 +93,7 @@ def answer(job_id: str, request: Request, me: WebUser, db: DbDep, form: FormDep)
         answer_question(session=db, job_id=job_id, actor=me, text=str(form.get("answer") or ""))
         db.commit()
         flash(request, "Answer sent; the job goes on.")
-    except Exception as exc:
+    except WorkmodeError as exc:
         db.rollback()
-        flash(request, to_api_error(exc).message, "error")
+        flash(request, exc.message, "error")
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)

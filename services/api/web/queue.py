@@ -12,9 +12,9 @@ from sqlmodel import Session, select
 
 from services.api.access import approvals
 from services.api.deps import DbDep, FormDep, WebUser, check_csrf
-from services.api.errors import to_api_error
 from services.api.web.templating import flash, page
 from services.approvals.service import decide
+from services.errors import WorkmodeError
 from services.store.models import Principal
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
@@ -87,9 +87,9 @@ def batch(request: Request, me: WebUser, db: DbDep, form: FormDep) -> Response:
                        reason=reason or None)
                 db.commit()
                 done += 1
-            except Exception as exc:  # each item stands alone; every failure is reported below
+            except WorkmodeError as exc:  # each item stands alone; every refusal is reported below
                 db.rollback()
-                failed.append(to_api_error(exc).message)
+                failed.append(exc.message)
         verb = "Approved" if decision == "approve" else "Rejected"
         flash(request, f"{verb} {done} of {len(picked)}.")
         for message in failed:

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from services.agent.policy import APPROVER_ROLES
 from services.api.deps import DbDep, FormDep, WebUser, check_csrf, org_of
 from services.api.tokens import TokenError, create_api_token, list_api_tokens, revoke_api_token
 from services.api.web.templating import flash, page
 from services.credentials import google_oauth, service as credentials
+from services.policy import auto_approved, is_approver
 from services.store.models import Principal, Schedule
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
@@ -20,15 +20,14 @@ router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 def _settings(request: Request, db: Session, me: Principal, *, new_token: Optional[str] = None,
               error: str = "", status: int = 200) -> Response:
     org = org_of(db, me)
-    named = {e.lower() for e in (org.policy or {}).get("approvers", [])}
     people = list(db.exec(select(Principal).where(Principal.org_id == org.id).order_by(col(Principal.email))))
-    approvers = [p for p in people if p.email.lower() in named or APPROVER_ROLES & set(p.roles or [])]
+    approvers = [p for p in people if is_approver(org, p)]
     return page(request, "settings.html", {
         "org": org, "approvers": approvers,
         "accounts": credentials.connections(session=db, principal_id=me.id),
         "schedules": list(db.exec(select(Schedule).where(Schedule.principal_id == me.id))),
         "tokens": list_api_tokens(session=db, principal=me), "new_token": new_token, "error": error,
-        "auto_approve": (org.policy or {}).get("auto_approve", [])}, status=status, user=me)
+        "auto_approve": auto_approved(org)}, status=status, user=me)
 
 
 @router.get("/settings")

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from services.agent.risk import describe
+from services.api.deps import csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -59,8 +60,6 @@ def flash(request: Request, message: str, kind: str = "ok") -> None:
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200,
          user: Any = None) -> Response:
-    from services.api.deps import csrf_token
-
     ctx = {"request": request, "user": user, "csrf": csrf_token(request),
            "flashes": [] if name.startswith("_") else request.session.pop("flash", []), "tz": getattr(user, "time_zone", "UTC"), **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
