@@ -1,5 +1,5 @@
 """Who may see what: a job and its actions are visible to its requester and to the approvers of
-its organisation (the same rule as deciding, services.agent.policy.may_decide). Anything in
+its organisation (the same rule as deciding, services.policy.may_decide). Anything in
 another organisation is 'not found', so ids do not leak across organisations."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Optional
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from services.agent.policy import may_decide
 from services.api.errors import not_found
+from services.policy import may_decide
 from services.store.models import Action, Job, Organisation, Principal
 
 SCAN_LIMIT = 5000  # rows read to build one filtered approvals page

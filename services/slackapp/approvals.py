@@ -6,10 +6,10 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from services import notify
-from services.agent.policy import may_decide
 from services.approvals.service import ApprovalError, Conflict, decide, get_action
+from services.jobs import notify
 from services.jobs.service import NotAllowed
+from services.policy import may_decide
 from services.slackapp import home, modals
 from services.slackapp.approval_blocks import APPROVE, EDIT, REJECT, parse_button_value
 from services.slackapp.common import NOT_YOURS, BadPayload, actor, first_action, log, session, tell

@@ -14,8 +14,8 @@ from services.api.errors import ApiError, to_api_error
 from services.api.web.forms import apply_errors, form_fields, read_form, validate
 from services.api.web.templating import flash, page
 from services.api.web.views import action_view
-from services.agent.policy import may_decide
 from services.approvals.service import decide
+from services.policy import may_decide
 from services.store.models import Action, ActionStatus, Job, Organisation, Principal
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
-from services.agent.policy import APPROVER_ROLES
 from services.api.deps import DbDep, FormDep, WebUser, check_csrf, org_of
 from services.api.tokens import TokenError, create_api_token, list_api_tokens, revoke_api_token
 from services.api.web.templating import flash, page
 from services.credentials import google_oauth, service as credentials
+from services.policy import APPROVER_ROLES
 from services.store.models import Principal, Schedule
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
