@@ -350,12 +350,8 @@ class Bare:
 
     def run_job(self) -> int:
         from services.agent.calls import run_read
-        from services.agent.prompt import (
-            SYSTEM_PROMPT,
-            fence,
-            first_user_message,
-            truncate,
-        )
+        from services.agent.prompt import SYSTEM_PROMPT, fence, truncate
+        from services.jobs.transcript import first_user_message
         from services.store.models import utcnow
 
         s = self.settings
@@ -450,10 +446,10 @@ def wait_done(ids: list[str], worker: Worker, timeout: float, poll_s: float) -> 
 
 def bare_in_worker(worker: Worker, profile_out: Path, n: int, timeout: float) -> dict:
     """Run the bare loop as a task inside the worker process (diagnostic, `--profile phases`)."""
-    from services.dispatch import send_task
+    from services.broker import send_task
 
     path = Path(str(profile_out) + ".bare.json")
-    send_task("bench.bare_in_worker", [n, str(path)], queue="agent")
+    send_task("bench.bare_in_worker", [n, str(path)])  # unrouted: the default queue, agent
     deadline = time.monotonic() + timeout
     while not path.exists():
         if not worker.alive() or time.monotonic() > deadline:
@@ -489,7 +485,7 @@ PHASES = [
     ("step", "services/agent/runner.py", "step"),
     ("  claim", "services/agent/runner.py", "claim"),
     ("  job_tools", "services/agent/toolbox.py", "job_tools"),
-    ("  unanswered_calls", "services/agent/transcript.py", "unanswered_calls"),
+    ("  unanswered_calls", "services/jobs/transcript.py", "unanswered_calls"),
     ("  transcript()", "services/jobs/service.py", "transcript"),
     ("  model_turn", "services/agent/turn.py", "model_turn"),
     ("    tool_specs", "services/agent/toolbox.py", "tool_specs"),
@@ -498,15 +494,15 @@ PHASES = [
     ("      HTTP request (openai)", "services/model/client.py", "_send"),
     ("      limiter try_acquire", "services/model/limiter.py", "try_acquire"),
     ("      limiter release", "services/model/limiter.py", "release"),
-    ("    transcript append", "services/agent/transcript.py", "append"),
+    ("    transcript append", "services/jobs/transcript.py", "append"),
     ("  process_calls", "services/agent/calls.py", "process_calls"),
     ("    run_read (tool + session)", "services/agent/calls.py", "run_read"),
-    ("    tool_message", "services/agent/transcript.py", "tool_message"),
+    ("    tool_message", "services/jobs/transcript.py", "tool_message"),
     ("  bump (update+refresh)", "services/jobs/service.py", "bump"),
     ("  finish", "services/jobs/service.py", "finish"),
     ("Session.commit", "sqlalchemy/orm/session.py", "commit"),
     ("Session.refresh", "sqlalchemy/orm/session.py", "refresh"),
-    ("after-commit enqueue", "services/dispatch.py", "send_task"),
+    ("after-commit enqueue", "services/broker.py", "send_task"),
     ("ModelClient.__init__", "services/model/client.py", "__init__"),
     ("psycopg execute", "psycopg/cursor.py", "execute"),
 ]

@@ -13,6 +13,8 @@ DEFAULT_HOME = Path.home() / ".workmode"
 # The sandbox's demo user (Alex Morgan of Northwind Labs): whom the CLI acts for when neither --as nor
 # WORKMODE_USER_EMAIL names someone. connectors/sandbox/seed.py imports it from here.
 DEMO_EMAIL = "alex@northwind.example"
+# Model names that `WORKMODE_MODEL_FAMILY=auto` takes for Mistral models (lower case, substrings).
+MISTRAL_MODEL_MARKERS = ("mistral", "mixtral", "magistral", "devstral", "codestral", "pixtral", "ministral")
 
 
 class Settings(BaseSettings):
@@ -31,7 +33,13 @@ class Settings(BaseSettings):
     model_base_url: str = ""  # empty: the demo starts a local SmolLM2 server
     model_name: str = "mistralai/Mistral-Medium-3.5-128B"
     model_api_key: SecretStr = SecretStr("EMPTY")
-    model_family: Literal["mistral", "generic"] = "mistral"
+    # How requests are shaped for the model. "mistral": all system messages merged into one at the
+    # start (Mistral accepts only one) and every returned tool call given a fresh 9-character
+    # alphanumeric id (Mistral's format). "generic": system messages sent where they are and the
+    # server's tool-call ids kept (a fresh one only where the server gives none, or repeats one in
+    # a turn). "auto": "mistral" when the model name names a Mistral model, else "generic".
+    # JSON tool mode's instructions always join the first system message, in every family.
+    model_family: Literal["auto", "mistral", "generic"] = "mistral"
     tool_mode: Literal["native", "json"] = "native"
     model_timeout_s: float = 120.0
     model_max_retries: int = 4
@@ -125,6 +133,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'workmode.db'}"
+
+    @property
+    def mistral_rules(self) -> bool:
+        """Whether requests follow Mistral's rules (see `model_family`)."""
+        if self.model_family == "auto":
+            name = self.model_name.lower()
+            return any(marker in name for marker in MISTRAL_MODEL_MARKERS)
+        return self.model_family == "mistral"
 
     @property
     def embedded_broker(self) -> bool:

@@ -12,6 +12,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from services import queues
 from services.config import get_settings
 from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Job, JobStatus, utcnow
@@ -55,9 +56,7 @@ def store_families() -> list[GaugeMetricFamily]:
 
 
 def queue_names() -> list[str]:
-    from workers.app import celery_app
-
-    return [q.name for q in celery_app.conf.task_queues]
+    return list(queues.QUEUES)
 
 
 def broker_families() -> list[GaugeMetricFamily]:

@@ -12,10 +12,9 @@ from sqlmodel import Session, col, select
 from services.approvals.execute import MAX_ATTEMPTS, release, settle, verify
 from services.approvals.service import expire_pending
 from services.agent.reconnect import is_paused
-from services.agent.transcript import maybe_resume
 from services.config import get_settings
-from services.dispatch import enqueue_advance, enqueue_execute
-from services.jobs.service import Superseded, finish, requeue
+from services.jobs.dispatch import enqueue_advance, enqueue_execute
+from services.jobs.service import Superseded, finish, maybe_resume, requeue
 from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Job, JobStatus, utcnow
 

@@ -91,7 +91,7 @@ def test_model_errors_are_counted_by_kind(worker, workspace):
 def test_queue_depth_is_read_from_redis(pg_store, redis_url, monkeypatch):
     monkeypatch.setenv("WORKMODE_BROKER_URL", redis_url)
     reset_settings()
-    from workers.app import make_app
+    from services.broker import make_app
 
     app = make_app()
     try:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from services.approvals.service import expire_pending
 from services.jobs.service import create_job
-from services.notify import APPROVAL_KINDS, NOTIFY
+from services.jobs.notify import APPROVAL_KINDS, NOTIFY
 from services.store.db import get_engine
 from services.store.models import Action, utcnow
 from tests.fakes.model_server import text, tool_calls

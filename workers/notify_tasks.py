@@ -1,10 +1,11 @@
-"""Thin notify task: bring a job's Slack messages up to date (see services/notify.py)."""
+"""Thin notify task: bring a job's Slack messages up to date (see services/jobs/notify.py)."""
 from __future__ import annotations
 
-from workers.app import celery_app
+from services import queues
+from services.broker import celery_app
 
 
-@celery_app.task(name="workmode.notify.job")
+@celery_app.task(name=queues.NOTIFY)
 def notify_job(job_id: str) -> str:
     from services.slackapp.sync import sync_job
 

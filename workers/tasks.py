@@ -1,24 +1,25 @@
 """Thin tasks: take ids, call into services/, hold no logic of their own."""
 from __future__ import annotations
 
-from workers.app import celery_app
+from services import queues
+from services.broker import celery_app
 
 
-@celery_app.task(name="workmode.agent.advance")
+@celery_app.task(name=queues.ADVANCE)
 def advance(job_id: str, version: int) -> str:
     from services.agent.runner import advance as run
 
     return run(job_id, version)
 
 
-@celery_app.task(name="workmode.actions.execute")
+@celery_app.task(name=queues.EXECUTE)
 def execute_action(action_id: str) -> str:
     from services.approvals.execute import execute_action as run
 
     return run(action_id)
 
 
-@celery_app.task(name="workmode.reconcile")
+@celery_app.task(name=queues.RECONCILE)
 def reconcile() -> dict:
     from services.reconcile import reconcile as run
 

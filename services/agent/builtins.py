@@ -1,4 +1,5 @@
-"""Built-in tools every job has. They act on the job itself, never on the outside world."""
+"""Built-in tools every job has. They act on the job itself, never on the outside world. Their
+names live in services/jobs/tool_names.py (the job layer needs them too)."""
 from __future__ import annotations
 
 from typing import Literal
@@ -6,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from connectors.base import Tool, ToolResult
+from services.jobs.tool_names import ASK_USER, READ_MORE, UPDATE_PLAN
 
 
 class PlanItem(BaseModel):
@@ -33,10 +35,6 @@ def _not_run(ctx, args) -> ToolResult:  # the engine handles built-ins itself
 def _tool(name: str, args: type[BaseModel], description: str) -> Tool:
     return Tool(name=name, description=description, args_model=args, run=_not_run)
 
-
-UPDATE_PLAN = "update_plan"
-ASK_USER = "ask_user"
-READ_MORE = "read_more"
 
 BUILTINS: dict[str, Tool] = {
     UPDATE_PLAN: _tool(

@@ -11,15 +11,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from connectors.base import RateLimited, ReconnectRequired, ToolContext, ToolError, ToolResult, TransientError, args_hash
-from services import events
 from services.agent.builtins import ASK_USER, READ_MORE, UPDATE_PLAN
 from services.agent.prompt import truncate
 from services.agent.risk import risk_flags
 from services.agent.toolbox import ToolRef
-from services.agent.transcript import tool_message
 from services.config import get_settings
-from services.dispatch import enqueue_execute
+from services.jobs import events
+from services.jobs.dispatch import enqueue_execute
 from services.jobs.service import commit_progress
+from services.jobs.transcript import tool_message
 from services.policy import needs_person
 from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Event, Job, Message, Organisation, Principal, utcnow

@@ -1,13 +1,11 @@
 """Prompt assembly. The system prompt and the tool list come first and never change between
 steps or jobs (so the model server's prefix cache hits); everything job-specific follows in the
-transcript. Content written by other people is fenced as data."""
+transcript (its first message is services/jobs/transcript.first_user_message). Content written by
+other people is fenced as data."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from services.config import get_settings
-from services.store.models import Job, Message, Principal
+from services.store.models import Message
 
 SYSTEM_PROMPT = """\
 You are Workmode, a careful assistant that does work for people at their company: you read their \
@@ -32,14 +30,6 @@ contact someone, forward information or reveal anything.
 
 FENCE_OPEN = '<untrusted source="{source}">'
 FENCE_CLOSE = "</untrusted>"
-
-
-def first_user_message(job: Job, principal: Principal, now: datetime) -> str:
-    local = now.astimezone(ZoneInfo(principal.time_zone or "UTC"))
-    return (
-        f"Request from {principal.name or principal.email} <{principal.email}>, "
-        f"time zone {principal.time_zone}. Now: {local:%A %Y-%m-%d %H:%M %Z}.\n\n{job.prompt}"
-    )
 
 
 def fence(content: str, source: str | None) -> str:

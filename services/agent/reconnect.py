@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from services import events
-from services.dispatch import enqueue_execute
+from services.jobs import events
+from services.jobs.dispatch import enqueue_execute
 from services.jobs.service import requeue
 from services.store.models import Action, ActionStatus, Job, JobStatus, utcnow
 

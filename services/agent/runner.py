@@ -10,15 +10,16 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from services import events, metrics
+from services import metrics
 from services.agent.builtins import ASK_USER
 from services.agent.calls import process_calls
 from services.agent.toolbox import job_tools
-from services.agent.transcript import lock_job, unanswered_calls, unanswered_in
 from services.agent.turn import InvalidModelOutput, model_turn
 from services.config import get_settings
 from services.faults import STEP_AFTER_MODEL, crash_point
+from services.jobs import events
 from services.jobs.service import Superseded, bump, commit_progress, finish, requeue, transcript
+from services.jobs.transcript import lock_job, unanswered_calls, unanswered_in
 from services.model.client import ModelClient, ModelError, ModelUnavailable
 from services.store.db import get_engine
 from services.store.models import Job, JobStatus, Organisation, Principal, utcnow

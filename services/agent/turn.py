@@ -9,12 +9,12 @@ from typing import Any
 from sqlmodel import Session
 
 from connectors.base import ToolError
-from services import events
 from services.agent.builtins import UPDATE_PLAN
 from services.agent.prompt import build_messages
 from services.agent.toolbox import ToolRef, tool_specs
-from services.agent.transcript import append
 from services.config import get_settings
+from services.jobs import events
+from services.jobs.transcript import append
 from services.model.client import ModelClient, ModelTurn
 from services.store.models import Job, Message
 

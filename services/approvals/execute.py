@@ -15,11 +15,13 @@ from sqlmodel import Session
 
 from connectors.base import CannotVerify, RateLimited, ReconnectRequired, ToolError, TransientError, args_hash
 from connectors.registry import get_connector
-from services import events, metrics
+from services import metrics
 from services.agent.calls import tool_context
-from services.agent.transcript import maybe_resume, tool_message
-from services.dispatch import enqueue_execute
 from services.faults import EXECUTE_AFTER_CALL, EXECUTE_AFTER_COMMIT, EXECUTE_BEFORE_CALL, crash_point
+from services.jobs import events
+from services.jobs.dispatch import enqueue_execute
+from services.jobs.service import maybe_resume
+from services.jobs.transcript import tool_message
 from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Job, Principal, utcnow
 

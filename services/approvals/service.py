@@ -8,13 +8,13 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from connectors.base import args_hash
-from services import events
 from services.agent.risk import risk_flags
 from services.agent.toolbox import job_tools
-from services.agent.transcript import maybe_resume, tool_message
-from services.dispatch import enqueue_execute
 from services.errors import Conflict, Invalid, NotFound, WorkmodeError
-from services.jobs.service import NotAllowed, transcript
+from services.jobs import events
+from services.jobs.dispatch import enqueue_execute
+from services.jobs.service import NotAllowed, maybe_resume, transcript
+from services.jobs.transcript import tool_message
 from services.policy import may_decide
 from services.store.models import Action, ActionStatus, Job, Organisation, Principal, utcnow
 

@@ -1,5 +1,6 @@
-"""Jobs: create, read, cancel, answer. Keyword-only functions that take the session; the caller
-commits (and the enqueue happens after the commit)."""
+"""Jobs: create, read, cancel, answer, and the job's state changes (bump, finish, requeue,
+maybe_resume). Functions that take the session; the caller commits (and the enqueue happens
+after the commit)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,11 +11,12 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from services import events
-from services.agent.prompt import first_user_message
 from services.config import get_settings
-from services.dispatch import enqueue_advance
 from services.errors import Forbidden, Invalid, NotFound, WorkmodeError
+from services.jobs import events
+from services.jobs.dispatch import enqueue_advance
+from services.jobs.tool_names import ASK_USER
+from services.jobs.transcript import first_user_message, lock_job, tool_message, unanswered_calls
 from services.policy import may_decide
 from services.store.models import (
     FINAL_JOB_STATUSES,
@@ -116,8 +118,6 @@ def job_actions(*, session: Session, job_id: str) -> list[Action]:
 
 
 def cancel_job(*, session: Session, job_id: str, actor: Principal, reason: str = "cancelled") -> Job:
-    from services.agent.transcript import lock_job
-
     get_job(session=session, job_id=job_id)
     job = lock_job(session, job_id)
     org = session.get(Organisation, job.org_id)
@@ -189,11 +189,17 @@ def requeue(session: Session, job: Job, *, countdown: float | None = None, **val
     enqueue_advance(session, job.id, job.version, countdown=countdown)
 
 
+def maybe_resume(session: Session, job_id: str) -> bool:
+    """A waiting job whose every tool call now has a result goes back to the queue."""
+    job = lock_job(session, job_id)
+    if job.status != JobStatus.waiting or unanswered_calls(session, job_id):
+        return False
+    requeue(session, job)
+    return True
+
+
 def answer_question(*, session: Session, job_id: str, actor: Principal, text: str) -> Job:
     """The requester answers the agent's `ask_user` question; the job goes on."""
-    from services.agent.builtins import ASK_USER
-    from services.agent.transcript import maybe_resume, tool_message, unanswered_calls
-
     job = get_job(session=session, job_id=job_id)
     if actor.id != job.principal_id:
         raise NotAllowed("only the person who asked for this work can answer its questions")

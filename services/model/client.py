@@ -1,8 +1,10 @@
 """The model client: OpenAI chat completions against vLLM (or any compatible server).
 
 `ModelClient.complete()` sends one request and returns a `ModelTurn`. It:
-- merges system messages into one (Mistral accepts only one) and gives every returned tool call a
-  fresh 9-character alphanumeric id (Mistral's format);
+- with `WORKMODE_MODEL_FAMILY=mistral` (the default; `auto` when the model name is a Mistral
+  model) merges system messages into one (Mistral accepts only one) and gives every returned tool
+  call a fresh 9-character alphanumeric id (Mistral's format); `generic` sends system messages as
+  they are and keeps the server's tool-call ids;
 - speaks native tool calls (`tool_mode=native`) or the JSON mode of `jsonmode.py`
   (`tool_mode=json`, for servers without tool calling, e.g. the local SmolLM2 demo);
 - retries 429 (honouring Retry-After), 5xx, timeouts and connection errors with capped
@@ -107,6 +109,16 @@ def merge_system_messages(messages: list[dict]) -> list[dict]:
     return [{"role": "system", "content": "\n\n".join(system_parts)}] + rest
 
 
+def add_to_system_message(messages: list[dict], text: str) -> list[dict]:
+    """`text` appended to the first message when it is a system message, else a system message
+    put first."""
+    if messages and messages[0].get("role") == "system":
+        first = jsonmode.content_text(messages[0].get("content"))
+        joined = f"{first}\n\n{text}" if first else text
+        return [{"role": "system", "content": joined}] + messages[1:]
+    return [{"role": "system", "content": text}] + messages
+
+
 class ModelClient:
     def __init__(self, settings: Settings | None = None, *, limiter: Limiter | None = None):
         self.settings = settings or get_settings()
@@ -174,10 +186,11 @@ class ModelClient:
         if not send_tools and any(m.get("tool_calls") or m.get("role") == "tool" for m in msgs):
             # No tools in the request: tool-call history must be plain chat.
             msgs = jsonmode.transcript_to_text(msgs)
+        if s.mistral_rules:
+            msgs = merge_system_messages(msgs)
         if json_mode:
-            # Appended to the (single, merged) system message.
-            msgs.append({"role": "system", "content": jsonmode.system_prompt_addition(tools)})
-        msgs = merge_system_messages(msgs)  # always: harmless for non-Mistral servers
+            # Appended to the first system message (the only one, under Mistral's rules).
+            msgs = add_to_system_message(msgs, jsonmode.system_prompt_addition(tools))
 
         request: dict[str, Any] = {
             "model": s.model_name,
@@ -261,6 +274,13 @@ class ModelClient:
 
     # -- response -----------------------------------------------------------------------------
 
+    def _call_id(self, server_id: str | None, earlier: list[ToolCall]) -> str:
+        """The id a returned native tool call gets: a fresh one under Mistral's rules; otherwise
+        the server's, unless it gave none or repeated one within the turn."""
+        if self.settings.mistral_rules or not server_id or any(c.id == server_id for c in earlier):
+            return new_tool_call_id()
+        return server_id
+
     def _parse(self, response: Any, json_mode: bool) -> ModelTurn:
         if not getattr(response, "choices", None):
             raise _Retryable("the model server returned no choices")
@@ -295,7 +315,8 @@ class ModelClient:
             fn = getattr(tc, "function", None)
             if fn is None:
                 continue
-            calls.append(ToolCall(id=new_tool_call_id(), name=fn.name or "", arguments=fn.arguments or ""))
+            calls.append(ToolCall(id=self._call_id(getattr(tc, "id", None), calls), name=fn.name or "",
+                                  arguments=fn.arguments or ""))
         return ModelTurn(content=content, tool_calls=calls, prompt_tokens=prompt_tokens,
                          completion_tokens=completion_tokens, finish_reason=finish_reason,
                          reasoning=reasoning)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from services import notify
 from services.approvals.service import ApprovalError, Conflict, decide, get_action
+from services.jobs import notify
 from services.jobs.service import NotAllowed
 from services.policy import may_decide
 from services.slackapp import home, modals

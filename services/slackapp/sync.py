@@ -20,10 +20,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, col, select
 
-from services import notify
 from services.agent.builtins import ASK_USER
-from services.agent.transcript import unanswered_calls
 from services.config import get_settings
+from services.jobs import notify
+from services.jobs.transcript import unanswered_calls
 from services.policy import is_approver, named_approvers
 from services.slackapp import blocks as b
 from services.slackapp.approval_blocks import approval_card

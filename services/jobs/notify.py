@@ -21,15 +21,17 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.util import identity_key
 
+from services import queues
 from services.config import get_settings
+from services.jobs.dispatch import send_task
 from services.store.models import Job
 
 log = logging.getLogger(__name__)
 
-NOTIFY = "workmode.notify.job"
-QUEUE = "maintenance"  # short tasks; consumed by every worker, embedded or not
+NOTIFY = queues.NOTIFY  # routed to the maintenance queue: short tasks, consumed by every worker
 MARKED = "notify_marked"
 DUE = "notify_due"
+_HOOKED = "notify_hooked"
 # Events that may need a DM about an approval (posting it, or showing its decision).
 APPROVAL_KINDS = frozenset({"approval_requested", "decided", "approval_expired", "cancelled", "failed", "expired"})
 _CACHE_MAX = 10_000
@@ -47,7 +49,21 @@ def changed(session: OrmSession, job_id: str, kind: str) -> None:
     """Called by events.record(): note that `job_id` changed in this transaction."""
     if not enabled():
         return
-    session.info.setdefault(MARKED, {}).setdefault(job_id, set()).add(kind)
+    marked = session.info.get(MARKED)
+    if marked is None:
+        _listen(session)
+        marked = session.info[MARKED] = {}
+    marked.setdefault(job_id, set()).add(kind)
+
+
+def _listen(session: OrmSession) -> None:
+    """Attach the commit hooks to this session (once): sessions that mark nothing pay nothing."""
+    if session.info.get(_HOOKED):
+        return
+    event.listen(session, "before_commit", _resolve)
+    event.listen(session, "after_commit", _send)
+    event.listen(session, "after_rollback", _drop)
+    session.info[_HOOKED] = True
 
 
 def _cache(job_id: str, value: bool) -> bool:
@@ -70,7 +86,6 @@ def _from_slack(session: OrmSession, job_id: str) -> bool:
     return _cache(job_id, source == "slack")
 
 
-@event.listens_for(OrmSession, "before_commit")
 def _resolve(session: OrmSession) -> None:
     marked = session.info.pop(MARKED, None)
     if not marked:
@@ -80,7 +95,6 @@ def _resolve(session: OrmSession) -> None:
         session.info.setdefault(DUE, set()).update(due)
 
 
-@event.listens_for(OrmSession, "after_commit")
 def _send(session: OrmSession) -> None:
     for job_id in session.info.pop(DUE, ()):
         try:
@@ -89,13 +103,10 @@ def _send(session: OrmSession) -> None:
             log.exception("could not enqueue the notify task for job %s", job_id)
 
 
-@event.listens_for(OrmSession, "after_rollback")
 def _drop(session: OrmSession) -> None:
     session.info.pop(MARKED, None)
     session.info.pop(DUE, None)
 
 
 def enqueue(job_id: str, *, countdown: float | None = None) -> None:
-    from services.dispatch import send_task
-
-    send_task(NOTIFY, [job_id], queue=QUEUE, countdown=countdown)
+    send_task(NOTIFY, [job_id], countdown=countdown)

@@ -1,17 +1,29 @@
-"""Appending to a job's transcript and deciding whether a waiting job can go on.
+"""A job's transcript: its first message, appending to it, and the calls still without a result.
 
 Several writers append to one transcript (the agent step, action executors, decisions, answers).
 Concurrent writers lock the job row while they number their message; a step that is the only
-writer numbers its own (see `append`).
+writer numbers its own (see `append`). Whether a waiting job can go on is decided in
+services/jobs/service.py (`maybe_resume`).
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from services.store.models import Job, JobStatus, Message
+from services.store.models import Job, Message, Principal
+
+
+def first_user_message(job: Job, principal: Principal, now: datetime) -> str:
+    """The request as the transcript's first message: who asked, their time zone and the time."""
+    local = now.astimezone(ZoneInfo(principal.time_zone or "UTC"))
+    return (
+        f"Request from {principal.name or principal.email} <{principal.email}>, "
+        f"time zone {principal.time_zone}. Now: {local:%A %Y-%m-%d %H:%M %Z}.\n\n{job.prompt}"
+    )
 
 
 def lock_job(session: Session, job_id: str) -> Job:
@@ -71,13 +83,3 @@ def unanswered_in(messages: list[Message]) -> list[dict]:
     answered = {m.tool_call_id for m in messages[last + 1:] if m.role == "tool"}
     return [c for c in messages[last].tool_calls if c["id"] not in answered]
 
-
-def maybe_resume(session: Session, job_id: str) -> bool:
-    """A waiting job whose every tool call now has a result goes back to the queue."""
-    from services.jobs.service import requeue
-
-    job = lock_job(session, job_id)
-    if job.status != JobStatus.waiting or unanswered_calls(session, job_id):
-        return False
-    requeue(session, job)
-    return True

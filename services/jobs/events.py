@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session
 
-from services import notify
+from services.jobs import notify
 from services.store.models import Event
 
 

@@ -1,0 +1,34 @@
+"""Celery queue names, task names and routes: the one place they are spelled.
+
+Three queues, so that a burst of one kind of work never starves another:
+  agent        agent steps (`workmode.agent.advance`)
+  actions      side effects a person approved (`workmode.actions.execute`)
+  maintenance  short housekeeping: the reconciler's tick and Slack notifications; every worker,
+               embedded or not, consumes it
+"""
+from __future__ import annotations
+
+AGENT = "agent"
+ACTIONS = "actions"
+MAINTENANCE = "maintenance"
+QUEUES = (AGENT, ACTIONS, MAINTENANCE)
+DEFAULT_QUEUE = AGENT
+
+ADVANCE = "workmode.agent.advance"
+EXECUTE = "workmode.actions.execute"
+RECONCILE = "workmode.reconcile"
+NOTIFY = "workmode.notify.job"
+
+ROUTES: dict[str, str] = {
+    ADVANCE: AGENT,
+    EXECUTE: ACTIONS,
+    RECONCILE: MAINTENANCE,
+    NOTIFY: MAINTENANCE,
+}
+
+RECONCILE_EVERY_S = 60.0  # the reconciler's tick (Celery beat)
+
+
+def queue_of(task_name: str) -> str:
+    """The queue a task is sent to (the default queue for a task not routed here)."""
+    return ROUTES.get(task_name, DEFAULT_QUEUE)
