@@ -1,4 +1,5 @@
-"""Shared fixtures: the real PostgreSQL and SQLite stores, real Redis, environment isolation.
+"""Shared fixtures: the real PostgreSQL and SQLite stores, real Redis, environment isolation, and
+the engine's: a seeded sandbox workspace, fast model retries, an embedded worker.
 
 `store` is parametrised over both backends: a test that takes it runs on SQLite and PostgreSQL.
 Each backend's database is created and migrated once per test session (`workmode db upgrade`'s
@@ -8,11 +9,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import SQLModel
+from sqlmodel import Session, select
 
 # The suite never depends on the shell it runs in: WORKMODE_* variables are cleared before any
 # Workmode module reads them. In particular the Celery app (workers.app) is bound here, once, to
@@ -24,11 +24,12 @@ import workers.app  # noqa: E402,F401
 from services.config import reset_settings
 from services.store import tables  # noqa: F401
 from services.store.db import dispose_engines, get_engine
+from services.store.models import Principal
+from tests.support.db import PG_ADMIN_URL, REDIS_URL, use_database
 
-pytest_plugins = ["tests.fakes.model_server", "tests.engine_fixtures"]
-
-PG_ADMIN_URL = os.environ.get("WORKMODE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("WORKMODE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+# The fakes that bring fixtures (pytest_plugins may only be set here, in the root conftest).
+pytest_plugins = ["tests.fakes.model_server", "tests.fakes.google_api", "tests.fakes.jira_api",
+                  "tests.fakes.atlassian_auth", "tests.fakes.slack_web"]
 
 # Nothing in the test run may reach a real model endpoint: every test that needs a model starts
 # the scripted server in tests/fakes and points WORKMODE_MODEL_BASE_URL at it.
@@ -68,26 +69,6 @@ def sqlite_url(tmp_path_factory):
     return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'workmode.db'}"
 
 
-_MIGRATED: set[str] = set()
-
-
-def use_database(url: str, monkeypatch) -> str:
-    """Point the settings at `url`, migrate it once per session, empty every table."""
-    monkeypatch.setenv("WORKMODE_DATABASE_URL", url)
-    reset_settings()
-    dispose_engines()
-    if url not in _MIGRATED:
-        from services.store.migrate import upgrade
-
-        upgrade()
-        _MIGRATED.add(url)
-    engine = get_engine()
-    with engine.begin() as conn:
-        for table in reversed(SQLModel.metadata.sorted_tables):
-            conn.execute(table.delete())
-    return url
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request, monkeypatch):
     """A migrated, empty job store on each backend. Yields the database URL."""
@@ -114,6 +95,39 @@ def redis_url():
     client.close()
 
 
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+@pytest.fixture
+def workspace(store):
+    from connectors.sandbox.seed import seed_workspace
 
+    with Session(get_engine(), expire_on_commit=False) as s:
+        org = seed_workspace(s)
+        s.commit()
+        people = {p.email.split("@")[0]: p for p in s.exec(select(Principal))}
+    return org, people
+
+
+@pytest.fixture
+def fast_model(monkeypatch):
+    """Tiny backoffs so retry paths run quickly."""
+    monkeypatch.setenv("WORKMODE_MODEL_BACKOFF_BASE_S", "0.01")
+    monkeypatch.setenv("WORKMODE_MODEL_BACKOFF_MAX_S", "0.05")
+    monkeypatch.setenv("WORKMODE_MODEL_MAX_RETRIES", "2")
+    monkeypatch.setenv("WORKMODE_MODEL_TIMEOUT_S", "2")
+    # Scripts say which turn comes first; tests of the plan-first rule turn it back on.
+    monkeypatch.setenv("WORKMODE_PLAN_FIRST", "false")
+    reset_settings()
+
+
+@pytest.fixture(scope="session")
+def embedded():
+    """A real Celery worker (solo pool) in a thread of this process, on the embedded broker.
+    Shared by the tests: tasks read the settings and the store at run time."""
+    from workers.embedded import embedded_worker
+
+    with embedded_worker():
+        yield
+
+
+@pytest.fixture
+def worker(embedded, workspace, scripted_model, fast_model):
+    yield scripted_model

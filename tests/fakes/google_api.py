@@ -885,7 +885,7 @@ def make_world(fake: FakeGoogle) -> GoogleWorld:
 @pytest.fixture
 def google_world(fake_google, sqlite_url, monkeypatch):
     """The fake Google and a migrated SQLite store with Alex connected."""
-    from tests.conftest import use_database
+    from tests.support.db import use_database
 
     use_database(sqlite_url, monkeypatch)
     return make_world(fake_google)

@@ -1,6 +1,6 @@
 """A local HTTP server that speaks the Slack Web API methods Workmode calls, for tests.
 
-    with FakeSlack() as slack:                 # or the `slack_api` pytest fixture
+    with FakeSlack() as slack:                 # or the `slack_api` fixture (tests/slack/conftest.py)
         WebClient(token="xoxb-test", base_url=slack.api_url)   # what WORKMODE_SLACK_API_URL points at
         slack.calls("chat.postMessage")        # recorded calls, arguments as sent
         slack.message(channel, ts)             # a message as it looks now (after chat.update)
@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
-
-import pytest
 
 TEAM = "T0NORTH"
 BOT_USER = "U0BOT"
@@ -258,12 +256,6 @@ class FakeSlack:
         return self._view(args, "home")
 
 
-@pytest.fixture
-def slack_api():
-    with FakeSlack() as fake:
-        yield fake
-
-
 # ---------------------------------------------------------------------- Slack's side of requests
 class SlackSender:
     """Sends requests to Workmode's /slack/events exactly as Slack does: form or JSON bodies,
@@ -380,32 +372,3 @@ class SlackWorld:
     fake: FakeSlack
     send: SlackSender
     http: Any
-
-
-@pytest.fixture
-def slack(slack_api, monkeypatch):
-    """Workmode configured for Slack against the fake Web API, with /slack/events mounted on a
-    plain FastAPI app (the router the API app includes), driven by a signing SlackSender."""
-    from fastapi import FastAPI
-    from fastapi.testclient import TestClient
-
-    from services.config import reset_settings
-    from services.slackapp.http import router
-    from services.slackapp.identity import clear_cache
-
-    monkeypatch.setenv("WORKMODE_SLACK_BOT_TOKEN", BOT_TOKEN)
-    monkeypatch.setenv("WORKMODE_SLACK_SIGNING_SECRET", SIGNING_SECRET)
-    monkeypatch.setenv("WORKMODE_SLACK_API_URL", slack_api.api_url)
-    monkeypatch.setenv("WORKMODE_SLACK_UPDATE_INTERVAL_S", "0")
-    from services.config import get_settings
-
-    for _ in range(50):  # a worker thread may cache settings read just before the env changed
-        reset_settings()
-        if get_settings().slack_api_url == slack_api.api_url:
-            break
-    clear_cache()
-    app = FastAPI()
-    app.include_router(router)
-    with TestClient(app) as http:
-        yield SlackWorld(slack_api, SlackSender(http, SIGNING_SECRET, slack_api), http)
-    clear_cache()

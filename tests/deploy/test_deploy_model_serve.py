@@ -1,0 +1,124 @@
+"""`workmode model serve`: the vLLM command line built from a preset, environment and options, and
+the process it becomes (a stand-in `vllm` on PATH records what it was started with)."""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from services.cli import main
+from tests.support.paths import repo_root
+
+ROOT = repo_root()
+
+
+def serve(*args: str, env: dict | None = None, stdlib_only: bool = False) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("WORKMODE_VLLM_")}
+    python = [sys.executable, "-S"] if stdlib_only else [sys.executable]
+    return subprocess.run([*python, "-m", "services.model.serve", *args], cwd=ROOT, capture_output=True,
+                          text=True, env={**base, **(env or {})}, timeout=30)
+
+
+def dry_run(*args: str, env: dict | None = None) -> list[str]:
+    result = serve("--dry-run", *args, env=env)
+    assert result.returncode == 0, result.stderr
+    return shlex.split(result.stdout)
+
+
+def option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def test_production_preset_serves_mistral_medium_on_four_gpus():
+    argv = dry_run()
+    assert argv[:3] == ["vllm", "serve", "mistralai/Mistral-Medium-3.5-128B"]
+    assert option(argv, "--tensor-parallel-size") == "4"
+    assert option(argv, "--max-model-len") == "65536"
+    for name in ("--tokenizer-mode", "--config-format", "--load-format", "--tool-call-parser", "--reasoning-parser"):
+        assert option(argv, name) == "mistral", name
+    assert {"--enable-auto-tool-choice", "--enable-prefix-caching"} <= set(argv)
+    assert option(argv, "--served-model-name") == "mistralai/Mistral-Medium-3.5-128B"  # = WORKMODE_MODEL_NAME
+    assert "--kv-cache-dtype" not in argv and "--speculative-config" not in argv  # options, off by default
+
+
+def test_staging_preset_fits_one_gpu_without_a_reasoning_parser():
+    argv = dry_run("--preset", "small-1gpu")
+    assert option(argv, "--tensor-parallel-size") == "1"
+    assert option(argv, "--tool-call-parser") == "mistral"
+    assert "--reasoning-parser" not in argv
+
+
+def test_environment_then_options_override_the_preset():
+    env = {"WORKMODE_VLLM_MAX_MODEL_LEN": "32768", "WORKMODE_VLLM_KV_CACHE_FP8": "true",
+           "WORKMODE_VLLM_SPECULATIVE": "yes", "WORKMODE_VLLM_NUM_SPECULATIVE_TOKENS": "4",
+           "WORKMODE_VLLM_MODEL": "/models/medium", "WORKMODE_VLLM_EXTRA_ARGS": "--max-num-batched-tokens 8192",
+           "WORKMODE_VLLM_GPU_MEMORY_UTILIZATION": ""}  # empty: the preset's
+    argv = dry_run(env=env)
+    assert option(argv, "--max-model-len") == "32768"
+    assert option(argv, "--kv-cache-dtype") == "fp8"
+    assert json.loads(option(argv, "--speculative-config")) == {
+        "method": "eagle", "model": "mistralai/Mistral-Medium-3.5-128B-EAGLE", "num_speculative_tokens": 4}
+    assert argv[2] == "/models/medium"
+    assert option(argv, "--served-model-name") == "mistralai/Mistral-Medium-3.5-128B"  # the name stays
+    assert option(argv, "--gpu-memory-utilization") == "0.9"
+    assert argv[-2:] == ["--max-num-batched-tokens", "8192"]
+    argv = dry_run("--max-model-len", "16384", "--no-speculative", env=env)
+    assert option(argv, "--max-model-len") == "16384" and "--speculative-config" not in argv
+    argv = dry_run(env={"WORKMODE_VLLM_PRESET": "small-1gpu"})
+    assert option(argv, "--tensor-parallel-size") == "1"
+
+
+@pytest.mark.parametrize("args,env,message", [
+    (["--preset", "huge"], {}, "invalid choice: 'huge'"),
+    ([], {"WORKMODE_VLLM_PRESET": "huge"}, "unknown preset 'huge'; choose one of: mistral-medium-4gpu, small-1gpu"),
+    ([], {"WORKMODE_VLLM_KV_CACHE_FP8": "maybe"}, "WORKMODE_VLLM_KV_CACHE_FP8='maybe': expected true or false"),
+    ([], {"WORKMODE_VLLM_MAX_MODEL_LEN": "64k"}, "WORKMODE_VLLM_MAX_MODEL_LEN='64k': expected a number"),
+    (["--preset", "small-1gpu", "--speculative"], {}, "speculative decoding needs a draft model"),
+    ([], {"WORKMODE_VLLM_GPU_MEMORY_UTILIZATION": "90"}, "gpu_memory_utilization must be above 0 and at most 1"),
+])
+def test_bad_settings_are_refused_with_what_to_fix(args, env, message):
+    result = serve("--dry-run", *args, env=env)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_it_becomes_vllm_with_exactly_the_dry_run_command(tmp_path):
+    record = tmp_path / "argv.json"
+    fake = tmp_path / "bin" / "vllm"
+    fake.parent.mkdir()
+    fake.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
+                    f"json.dump([os.path.basename(sys.argv[0])] + sys.argv[1:], open({str(record)!r}, 'w'))\n"
+                    "sys.exit(7)\n")
+    fake.chmod(0o755)
+    path = {"PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
+    result = serve("--preset", "small-1gpu", "--kv-cache-fp8", env=path)
+    assert result.returncode == 7, result.stderr  # the exit status is vLLM's own: the process was replaced
+    assert json.loads(record.read_text()) == dry_run("--preset", "small-1gpu", "--kv-cache-fp8")
+
+
+def test_without_vllm_installed_it_says_how_to_get_it(tmp_path):
+    result = serve(env={"PATH": str(tmp_path)})
+    assert result.returncode == 2
+    assert "pip install 'workmode[model]'" in result.stderr and "--profile gpu" in result.stderr
+
+
+def test_it_needs_only_the_standard_library():
+    """The vLLM image has none of Workmode's dependencies: `python -S` loads no site-packages."""
+    result = serve("--dry-run", "--preset", "small-1gpu", stdlib_only=True)
+    assert result.returncode == 0, result.stderr
+    assert shlex.split(result.stdout) == dry_run("--preset", "small-1gpu")
+
+
+def test_workmode_model_serve_is_the_same_entry_point():
+    runner = CliRunner()
+    result = runner.invoke(main, ["model", "serve", "--dry-run", "--preset", "small-1gpu"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert shlex.split(result.output) == dry_run("--preset", "small-1gpu")
+    listed = runner.invoke(main, ["model", "presets"])
+    assert "mistral-medium-4gpu" in listed.output and "small-1gpu" in listed.output

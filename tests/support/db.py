@@ -1,0 +1,31 @@
+"""The test databases and Redis: where they are, and pointing the settings at a migrated, empty store."""
+from __future__ import annotations
+
+import os
+
+from sqlmodel import SQLModel
+
+from services.config import reset_settings
+from services.store.db import dispose_engines, get_engine
+
+PG_ADMIN_URL = os.environ.get("WORKMODE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("WORKMODE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+_MIGRATED: set[str] = set()
+
+
+def use_database(url: str, monkeypatch) -> str:
+    """Point the settings at `url`, migrate it once per session, empty every table."""
+    monkeypatch.setenv("WORKMODE_DATABASE_URL", url)
+    reset_settings()
+    dispose_engines()
+    if url not in _MIGRATED:
+        from services.store.migrate import upgrade
+
+        upgrade()
+        _MIGRATED.add(url)
+    engine = get_engine()
+    with engine.begin() as conn:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
+    return url
