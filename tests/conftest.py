@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 # The suite never depends on the shell it runs in: WORKMODE_* variables are cleared before any
-# Workmode module reads them. In particular the Celery app (workers.app) is bound here, once, to
-# the embedded broker; tests that need Redis send to it explicitly (services/dispatch.py).
-for _key in [k for k in os.environ if k.startswith("WORKMODE_")]:
+# Workmode module reads them (WORKMODE_TEST_* say where the test databases are, and stay). In
+# particular the Celery app (services.broker) is bound here, once, to the embedded broker; tests
+# that need Redis send to it explicitly (services.broker.send_task).
+for _key in [k for k in os.environ if k.startswith("WORKMODE_") and not k.startswith("WORKMODE_TEST_")]:
     del os.environ[_key]
 import workers.app  # noqa: E402,F401
 
