@@ -22,7 +22,8 @@ for _key in [k for k in os.environ if k.startswith("WORKMODE_")]:
 import workers.app  # noqa: E402,F401
 
 from services.config import reset_settings
-from services.store import tables  # noqa: F401
+from connectors.sandbox import models as sandbox_models  # noqa: E402,F401  (every table on SQLModel.metadata)
+from services.store import models  # noqa: E402,F401
 from services.store.db import dispose_engines, get_engine
 
 pytest_plugins = ["tests.fakes.model_server", "tests.engine_fixtures"]
