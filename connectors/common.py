@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, select
@@ -17,7 +16,7 @@ MAX_WINDOW = timedelta(days=62)
 
 
 # ---------------------------------------------------------------- times
-def zone(name: Optional[str]) -> ZoneInfo:
+def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
@@ -45,7 +44,7 @@ def local_iso(dt: datetime, tz: str) -> str:
     return dt.astimezone(zone(tz)).isoformat(timespec="minutes")
 
 
-def window(ctx: ToolContext, start: Optional[str], end: Optional[str], default_days: int = 7):
+def window(ctx: ToolContext, start: str | None, end: str | None, default_days: int = 7):
     """The time range of a calendar read (default: a week from now), at most 62 days."""
     lo = parse_time(start, ctx.time_zone, "time_min") if start else utcnow()
     hi = parse_time(end, ctx.time_zone, "time_max") if end else lo + timedelta(days=default_days)
@@ -68,7 +67,7 @@ def check_emails(values: list[str], field: str) -> list[str]:
     return out
 
 
-def principal_by_email(session: Session, org_id: str, email: str) -> Optional[Principal]:
+def principal_by_email(session: Session, org_id: str, email: str) -> Principal | None:
     return session.exec(
         select(Principal).where(Principal.org_id == org_id, Principal.email == email.strip().lower())
     ).first()

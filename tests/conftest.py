@@ -21,8 +21,8 @@ for _key in [k for k in os.environ if k.startswith("WORKMODE_")]:
     del os.environ[_key]
 import workers.app  # noqa: E402,F401
 
-from services.config import reset_settings
 from connectors.sandbox import models as sandbox_models  # noqa: E402,F401  (every table on SQLModel.metadata)
+from services.config import reset_settings
 from services.store import models  # noqa: E402,F401
 from services.store.db import dispose_engines, get_engine
 

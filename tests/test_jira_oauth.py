@@ -16,9 +16,9 @@ from sqlmodel import Session, select
 
 from connectors.base import ReconnectRequired
 from connectors.jira.tools import connector
+from services.api.web.connect import make_router
 from services.cli import main
 from services.config import reset_settings
-from services.api.web.connect import make_router
 from services.credentials import jira_oauth, load_secret
 from services.credentials import service as credentials
 from services.credentials.access import tool_context

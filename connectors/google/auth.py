@@ -49,15 +49,17 @@ class GoogleSession:
         self.cfg = cfg or google_config()
         self.cfg.require_client()
         self.ctx = ctx
+        store = ctx.credentials
         try:
-            secret = ctx.credentials.load(PROVIDER) if ctx.credentials is not None else None
+            secret = store.load(PROVIDER) if store is not None else None
         except CredentialUnreadable as exc:
             raise ReconnectRequired(errors.reconnect_message(self.cfg.connect_url, exc.reason)) from None
-        if secret is None or not secret.get("refresh_token"):
+        if store is None or secret is None or not secret.get("refresh_token"):
             raise ReconnectRequired(
                 f"{ctx.principal_email} has not connected a Google account. Connect it at {self.cfg.connect_url} "
                 "(or run `workmode connect google`), then try again."
             )
+        self._store = store
         self._secret = dict(secret)
         self.account = secret.get("account") or ctx.principal_email
         self.credentials = credentials_from_secret(secret, self.cfg)
@@ -93,4 +95,4 @@ class GoogleSession:
         if self.credentials.token == self._secret.get("token") and refresh == self._secret.get("refresh_token"):
             return
         self._secret = secret_from_credentials(self.credentials, self._secret)
-        self.ctx.credentials.save(PROVIDER, self._secret)
+        self._store.save(PROVIDER, self._secret)

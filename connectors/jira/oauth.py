@@ -10,14 +10,19 @@ again. Connecting (authorize URL, callback, PKCE state) is services/credentials/
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
 from connectors.base import (
-    CredentialUnreadable, ReconnectRequired, ToolContext, ToolError, TransientError, checked_base_url,
+    CredentialUnreadable,
+    ReconnectRequired,
+    ToolContext,
+    ToolError,
+    TransientError,
+    checked_base_url,
 )
 from services.config import Settings, get_settings
 
@@ -62,7 +67,7 @@ class JiraOAuthConfig:
                 "`workmode connect jira --url ... --email ...`")
 
 
-def jira_oauth_config(settings: Optional[Settings] = None) -> JiraOAuthConfig:
+def jira_oauth_config(settings: Settings | None = None) -> JiraOAuthConfig:
     s = settings or get_settings()
     public = s.public_url.rstrip("/") if s.public_url else "http://127.0.0.1:8000"
     return JiraOAuthConfig(
@@ -89,7 +94,7 @@ def why(status: int, body: dict[str, Any]) -> str:
 
 
 def expiry(tokens: dict[str, Any]) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=int(tokens.get("expires_in", 3600)))).isoformat()
+    return (datetime.now(UTC) + timedelta(seconds=int(tokens.get("expires_in", 3600)))).isoformat()
 
 
 # ---------------------------------------------------------------- refresh
@@ -99,12 +104,12 @@ def _expiring(secret: dict[str, Any]) -> bool:
     except ValueError:
         return True
     if expires.tzinfo is None:
-        expires = expires.replace(tzinfo=timezone.utc)
-    return expires - datetime.now(timezone.utc) < timedelta(seconds=REFRESH_MARGIN_S)
+        expires = expires.replace(tzinfo=UTC)
+    return expires - datetime.now(UTC) < timedelta(seconds=REFRESH_MARGIN_S)
 
 
 def fresh(ctx: ToolContext, secret: dict[str, Any], *, force: bool = False,
-          cfg: Optional[JiraOAuthConfig] = None) -> dict[str, Any]:
+          cfg: JiraOAuthConfig | None = None) -> dict[str, Any]:
     """The stored OAuth credential with an access token that is good for a while. `force`: the token
     in `secret` was just refused (401). A rotated pair is committed before this returns."""
     if not force and not _expiring(secret):

@@ -3,7 +3,7 @@
 that carries it (the engine and tests build every context for a real connector with it)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from sqlmodel import Session
 
@@ -27,7 +27,7 @@ class StoredCredentials:
         self._session = session
         self.principal_id = principal_id
 
-    def load(self, provider: str) -> Optional[dict[str, Any]]:
+    def load(self, provider: str) -> dict[str, Any] | None:
         with Session(self._session.get_bind()) as s:
             try:
                 return service.load(session=s, principal_id=self.principal_id, provider=provider)
@@ -41,8 +41,8 @@ class StoredCredentials:
 
 
 def tool_context(session: Session, *, principal_id: str, principal_email: str, org_id: str,
-                 time_zone: str = "UTC", job_id: Optional[str] = None,
-                 action_id: Optional[str] = None) -> ToolContext:
+                 time_zone: str = "UTC", job_id: str | None = None,
+                 action_id: str | None = None) -> ToolContext:
     """A ToolContext whose `credentials` are the principal's stored ones."""
     return ToolContext(session=session, principal_id=principal_id, principal_email=principal_email,
                        org_id=org_id, time_zone=time_zone, job_id=job_id, action_id=action_id,

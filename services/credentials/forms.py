@@ -2,7 +2,7 @@
 /connect/slack, `workmode connect jira|slack`): both the API and the CLI take them from here."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 class JiraConnect(BaseModel):
     url: str = Field(..., description="Jira site, e.g. https://acme.atlassian.net")
     email: str = Field("", description="Account email (Jira Cloud API token).")
-    api_token: Optional[SecretStr] = Field(None, description="Jira Cloud API token (with email).")
-    pat: Optional[SecretStr] = Field(None, description="Jira Data Center personal access token.")
+    api_token: SecretStr | None = Field(None, description="Jira Cloud API token (with email).")
+    pat: SecretStr | None = Field(None, description="Jira Data Center personal access token.")
 
     @field_validator("url")
     @classmethod
@@ -24,7 +24,7 @@ class JiraConnect(BaseModel):
         return v.strip().rstrip("/")
 
     @model_validator(mode="after")
-    def _one(self) -> "JiraConnect":
+    def _one(self) -> JiraConnect:
         if bool(self.api_token) == bool(self.pat):
             raise ValueError("give either email + api_token (Cloud) or pat (Data Center)")
         if self.api_token and "@" not in self.email:

@@ -11,7 +11,8 @@ OAuth callback works the same way (`workmode connect jira --oauth`).
 from __future__ import annotations
 
 import html
-from typing import Annotated, Callable, Iterator, Literal
+from collections.abc import Callable, Iterator
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -19,7 +20,8 @@ from sqlmodel import Session
 
 from connectors.google.config import CALLBACK_PATH, CONNECT_PATH, GoogleNotConfigured
 from services.agent.reconnect import resume_after_reconnect
-from services.credentials import google_oauth, jira_oauth, service as store
+from services.credentials import google_oauth, jira_oauth
+from services.credentials import service as store
 from services.credentials.forms import JiraConnect, SlackConnect
 from services.store.db import get_engine
 from services.store.models import Principal
