@@ -10,7 +10,7 @@ import hashlib
 import ipaddress
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Callable, Literal, Optional, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
@@ -42,6 +42,15 @@ class ReconnectRequired(ToolError):
     kind = "reconnect_required"
 
 
+class CredentialUnreadable(ReconnectRequired):
+    """The stored credential cannot be decrypted (the secret key changed, or the row was tampered
+    with). `reason` says why without the advice, for a connector that words the advice itself."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message
+
+
 class RateLimited(ToolError):
     """429 from the outside service; `retry_after` seconds to wait."""
 
@@ -59,9 +68,25 @@ class TransientError(ToolError):
 
 
 # ---------------------------------------------------------------- context and preview
+class CredentialAccess(Protocol):
+    """The principal's own stored credentials, as a connector reaches them (the engine passes the
+    credential store's implementation, services/credentials/access.py, in `ToolContext.credentials`)."""
+
+    def load(self, provider: str) -> Optional[dict[str, Any]]:
+        """The latest stored credential for `provider` (google, jira, slack), or None when there is
+        none. Raises CredentialUnreadable (a ReconnectRequired) when it cannot be decrypted."""
+        ...
+
+    def save(self, provider: str, secret: dict[str, Any]) -> None:
+        """Replace the stored credential (a refreshed token), committed at once in its own short
+        transaction, so it survives whatever the tool's transaction does."""
+        ...
+
+
 @dataclass
 class ToolContext:
-    """What a tool may use. `session` is the job store's session (the sandbox keeps its world there)."""
+    """What a tool may use. `session` is the job store's session (the sandbox keeps its world there);
+    `credentials` reads and writes the principal's own connections (None: nothing is connected)."""
 
     session: Session
     principal_id: str
@@ -70,6 +95,7 @@ class ToolContext:
     time_zone: str = "UTC"
     job_id: Optional[str] = None
     action_id: Optional[str] = None  # set when a write runs as an approved Action
+    credentials: Optional[CredentialAccess] = None
 
 
 @dataclass

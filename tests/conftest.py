@@ -22,8 +22,9 @@ for _key in [k for k in os.environ if k.startswith("WORKMODE_") and not k.starts
     del os.environ[_key]
 import workers.app  # noqa: E402,F401
 
+from connectors.sandbox import models as sandbox_models  # noqa: E402,F401  (every table on SQLModel.metadata)
 from services.config import reset_settings
-from services.store import tables  # noqa: F401
+from services.store import models  # noqa: E402,F401
 from services.store.db import dispose_engines, get_engine
 from services.store.models import Principal
 from tests.support.db import PG_ADMIN_URL, REDIS_URL, use_database

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 from connectors.base import ToolContext, ToolError
-from connectors.sandbox.common import local_iso, parse_time
+from connectors.common import local_iso, parse_time
 
 MARK_CREATED = "workmode_action"  # extendedProperties.private on events we create
 MARK_LAST = "workmode_last_action"  # ... and the last action that changed or cancelled one

@@ -5,10 +5,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import Connector, NotFound, NotPermitted, ToolContext, ToolResult
+from connectors.common import check_emails, local_iso, parse_time, principal_by_email, window
 from connectors.gcal.common import event_dict
 from connectors.google.auth import GoogleSession
-from connectors.sandbox.calendar import window
-from connectors.sandbox.common import check_emails, local_iso, parse_time, principal_by_email
 from connectors.shapes.calendar import FreeBusyArgs, ListArgs, SlotArgs
 from connectors.shapes.slots import describe, find_slots, merge_busy
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from connectors.base import CannotVerify, Connector, NotFound, NotPermitted, ToolContext, ToolError, ToolResult
+from connectors.common import check_emails
 from connectors.gcal.common import MARK_CREATED, MARK_LAST, event_id_for, private, result, times
 from connectors.google.auth import GoogleSession
 from connectors.google.errors import Conflict
-from connectors.sandbox.common import check_emails
 from connectors.shapes.calendar import (
     CancelArgs, CreateArgs, UpdateArgs, cancel_preview, create_preview, update_preview,
 )

@@ -7,10 +7,10 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from connectors.base import Connector, ToolContext, ToolResult
+from connectors.common import local_iso
 from connectors.gmail import mime
 from connectors.gmail.labels import Labels
 from connectors.google.auth import GoogleSession
-from connectors.sandbox.common import local_iso
 from connectors.shapes.mail import NoArgs, SearchArgs, ThreadArgs
 
 SUMMARY_HEADERS = ["From", "To", "Cc", "Subject", "Date"]

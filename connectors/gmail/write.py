@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from connectors.base import CannotVerify, Connector, NotFound, ToolContext, ToolError, ToolResult
+from connectors.common import check_emails
 from connectors.gmail import mime
 from connectors.gmail.compose import ACTION_HEADER, build, marker_message_id, raw, reply_headers
 from connectors.gmail.labels import Labels
 from connectors.google.auth import GoogleSession
-from connectors.sandbox.common import check_emails
 from connectors.shapes.mail import (
     ArchiveArgs, DraftArgs, LabelArgs, SendArgs, archive_preview, draft_preview, labels_preview, reply_subject,
     send_preview,

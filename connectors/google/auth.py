@@ -1,9 +1,10 @@
 """A principal's Google session: stored OAuth grant → google-auth Credentials → API clients.
 
+The grant comes from `ctx.credentials` (the credential store, passed in by the engine).
 google-auth refreshes the access token when it has expired (and once more on a 401); a refreshed
-token is written back, encrypted, in its own short transaction so it survives whatever the tool's
-transaction does. A missing, unreadable, revoked or expired grant raises ReconnectRequired with the
-link to reconnect.
+token is written back through `ctx.credentials.save`, in its own short transaction so it survives
+whatever the tool's transaction does. A missing, unreadable, revoked or expired grant raises
+ReconnectRequired with the link to reconnect.
 """
 from __future__ import annotations
 
@@ -11,14 +12,11 @@ from datetime import datetime, timezone
 from typing import Any, Optional
 
 from google.oauth2.credentials import Credentials
-from sqlmodel import Session
 
-from connectors.base import ReconnectRequired, ToolContext
+from connectors.base import CredentialUnreadable, ReconnectRequired, ToolContext
 from connectors.google import errors
 from connectors.google.client import build_service
 from connectors.google.config import GoogleConfig, google_config
-from services.credentials import service as credentials
-from services.credentials.crypto import CredentialError
 
 PROVIDER = "google"
 
@@ -51,17 +49,17 @@ class GoogleSession:
         self.cfg = cfg or google_config()
         self.cfg.require_client()
         self.ctx = ctx
-        self._engine = ctx.session.get_bind()
-        with Session(self._engine) as s:
-            try:
-                secret = credentials.load(session=s, principal_id=ctx.principal_id, provider=PROVIDER)
-            except CredentialError as exc:
-                raise ReconnectRequired(errors.reconnect_message(self.cfg.connect_url, str(exc))) from None
-        if secret is None or not secret.get("refresh_token"):
+        store = ctx.credentials
+        try:
+            secret = store.load(PROVIDER) if store is not None else None
+        except CredentialUnreadable as exc:
+            raise ReconnectRequired(errors.reconnect_message(self.cfg.connect_url, exc.reason)) from None
+        if store is None or secret is None or not secret.get("refresh_token"):
             raise ReconnectRequired(
                 f"{ctx.principal_email} has not connected a Google account. Connect it at {self.cfg.connect_url} "
                 "(or run `workmode connect google`), then try again."
             )
+        self._store = store
         self._secret = dict(secret)
         self.account = secret.get("account") or ctx.principal_email
         self.credentials = credentials_from_secret(secret, self.cfg)
@@ -97,6 +95,4 @@ class GoogleSession:
         if self.credentials.token == self._secret.get("token") and refresh == self._secret.get("refresh_token"):
             return
         self._secret = secret_from_credentials(self.credentials, self._secret)
-        with Session(self._engine) as s:
-            credentials.save(session=s, principal_id=self.ctx.principal_id, provider=PROVIDER, secret=self._secret)
-            s.commit()
+        self._store.save(PROVIDER, self._secret)

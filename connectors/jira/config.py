@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, SecretStr, ValidationError, field_validator, model_validator
 
 from connectors.base import ReconnectRequired, ToolContext
+from connectors.jira import oauth
 from services.config import get_settings
 
 PROVIDER = "jira"
@@ -66,9 +67,7 @@ def load_config(ctx: ToolContext, *, refresh: bool = False) -> JiraConfig:
     settings = get_settings()
     stored = stored_credential(ctx, PROVIDER)
     if stored and stored.get("refresh_token"):  # OAuth 2.0 (3LO), `workmode connect jira --oauth`
-        from services.credentials import jira_oauth
-
-        stored = jira_oauth.fresh(ctx, stored, force=refresh)
+        stored = oauth.fresh(ctx, stored, force=refresh)
     try:
         if stored:  # {"url", "email" + "api_token" | "pat" | "oauth_token" (+ "refresh_token", ...)}
             return JiraConfig(**{"timeout_s": settings.jira_timeout_s, "url": settings.jira_url, **stored})
@@ -90,8 +89,6 @@ def problems(exc: ValidationError) -> str:
 def stored_credential(ctx: ToolContext, provider: str) -> Optional[dict[str, Any]]:
     """The principal's decrypted credential for `provider` (`workmode connect {provider}`), or None.
     An unreadable one raises ReconnectRequired."""
-    if ctx.session is None:
+    if ctx.credentials is None:
         return None
-    from services.credentials import load_secret  # lazily: the store imports the connector types
-
-    return load_secret(session=ctx.session, principal_id=ctx.principal_id, provider=provider)
+    return ctx.credentials.load(provider)

@@ -6,26 +6,12 @@ from typing import Optional
 
 from sqlmodel import select
 
-from connectors.base import Connector, NotPermitted, ToolContext, ToolError, ToolResult
-from connectors.sandbox.common import (
-    check_emails, local_iso, org_principals, page_offset, parse_time, principal_by_email,
-)
+from connectors.base import Connector, NotPermitted, ToolContext, ToolResult
+from connectors.common import check_emails, local_iso, org_principals, principal_by_email, window
+from connectors.sandbox.common import page_offset
 from connectors.sandbox.models import SandboxEvent as Event
 from connectors.shapes.calendar import FreeBusyArgs, ListArgs, SlotArgs
 from connectors.shapes.slots import describe, find_slots, merge_busy
-from services.store.models import utcnow
-
-MAX_WINDOW = timedelta(days=62)
-
-
-def window(ctx: ToolContext, start: Optional[str], end: Optional[str], default_days: int = 7):
-    lo = parse_time(start, ctx.time_zone, "time_min") if start else utcnow()
-    hi = parse_time(end, ctx.time_zone, "time_max") if end else lo + timedelta(days=default_days)
-    if hi <= lo:
-        raise ToolError("the end of the time range must be after its start")
-    if hi - lo > MAX_WINDOW:
-        raise ToolError("time range too long: at most 62 days")
-    return lo, hi
 
 
 def events_between(ctx: ToolContext, lo: datetime, hi: datetime, email: Optional[str] = None) -> list[Event]:

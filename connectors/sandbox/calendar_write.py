@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from connectors.base import Connector, NotFound, NotPermitted, ToolContext, ToolError, ToolResult
-from connectors.sandbox.common import applied, check_emails, local_iso, parse_time, replay, verify_effect
+from connectors.common import check_emails, local_iso, parse_time
+from connectors.sandbox.common import applied, replay, verify_effect
 from connectors.sandbox.models import SandboxEvent as Event
 from connectors.shapes.calendar import (
     CancelArgs, CreateArgs, UpdateArgs, cancel_preview, create_preview, show_time, update_preview,

@@ -8,7 +8,8 @@ from typing import Optional
 from sqlmodel import func, select
 
 from connectors.base import Connector, NotFound, NotPermitted, Preview, ToolContext, ToolError, ToolResult
-from connectors.sandbox.common import applied, org_principals, page_offset, replay, verify_effect
+from connectors.common import org_principals
+from connectors.sandbox.common import applied, page_offset, replay, verify_effect
 from connectors.sandbox.models import SandboxChannel as Channel, SandboxChatMessage as ChatMsg
 from connectors.shapes.chat import DmArgs, FindUserArgs, HistoryArgs, PostArgs, ThreadArgs
 from services.store.models import Principal, utcnow

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
 from connectors.base import ToolError
-from connectors.sandbox.common import parse_time
+from connectors.common import parse_time
 
 PRIORITIES = ["Lowest", "Low", "Medium", "High", "Highest"]
 FIELDS = {"project": "project_key", "key": "key", "issue": "key", "status": "status", "assignee": "assignee",

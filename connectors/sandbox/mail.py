@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from connectors.base import Connector, NotFound, ToolContext, ToolError, ToolResult
-from connectors.sandbox.common import local_iso, page_offset, parse_time
+from connectors.common import local_iso, parse_time
+from connectors.sandbox.common import page_offset
 from connectors.shapes.mail import NoArgs, SearchArgs, ThreadArgs
 from connectors.sandbox.models import SandboxMailMessage as Msg, SandboxMailThread as Thread
 from services.store.models import utcnow

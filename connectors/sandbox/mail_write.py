@@ -6,7 +6,8 @@ import uuid
 from sqlmodel import select
 
 from connectors.base import Connector, ToolContext, ToolError, ToolResult
-from connectors.sandbox.common import applied, check_emails, org_principals, replay, verify_effect
+from connectors.common import check_emails, org_principals
+from connectors.sandbox.common import applied, replay, verify_effect
 from connectors.sandbox.mail import SYSTEM_LABELS, _thread
 from connectors.sandbox.models import SandboxMailMessage as Msg, SandboxMailThread as Thread
 from connectors.shapes.mail import (

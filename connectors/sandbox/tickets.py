@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from connectors.base import Connector, NotFound, ToolContext, ToolResult
-from connectors.sandbox.common import local_iso
+from connectors.common import local_iso
 from connectors.sandbox.jql import compile_jql, sort_key
 from connectors.sandbox.models import SandboxComment as Comment, SandboxIssue as Issue
 from connectors.sandbox.models import SandboxTransition as Transition

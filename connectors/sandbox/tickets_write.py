@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from connectors.base import Connector, NotFound, Preview, ToolContext, ToolError, ToolResult
-from connectors.sandbox.common import applied, principal_by_email, replay, verify_effect
+from connectors.common import principal_by_email
+from connectors.sandbox.common import applied, replay, verify_effect
 from connectors.sandbox.models import SandboxComment as Comment, SandboxIssue as Issue, SandboxProject as Project
 from connectors.sandbox.tickets import get_issue, transitions_of
 from connectors.shapes.tickets import AssignArgs, CommentArgs, CreateArgs, TransitionArgs

@@ -58,8 +58,6 @@ def load_config(ctx: ToolContext) -> SlackConfig:
 def stored_credential(ctx: ToolContext, provider: str) -> Optional[dict[str, Any]]:
     """The principal's decrypted credential for `provider` (`workmode connect {provider}`), or None.
     An unreadable one raises ReconnectRequired."""
-    if ctx.session is None:
+    if ctx.credentials is None:
         return None
-    from services.credentials import load_secret  # lazily: the store imports the connector types
-
-    return load_secret(session=ctx.session, principal_id=ctx.principal_id, provider=provider)
+    return ctx.credentials.load(provider)

@@ -16,6 +16,7 @@ from services.agent.prompt import truncate
 from services.agent.risk import risk_flags
 from services.agent.toolbox import ToolRef
 from services.config import get_settings
+from services.credentials.access import tool_context as credential_context
 from services.jobs import events
 from services.jobs.dispatch import enqueue_execute
 from services.jobs.service import commit_progress
@@ -29,8 +30,9 @@ MAX_INLINE_WAIT_S = 30.0
 
 
 def tool_context(session: Session, job: Job, principal: Principal, action_id: str | None = None) -> ToolContext:
-    return ToolContext(
-        session=session,
+    """The context a tool runs in, with the principal's stored credentials."""
+    return credential_context(
+        session,
         principal_id=principal.id,
         principal_email=principal.email,
         org_id=principal.org_id,

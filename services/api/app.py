@@ -11,9 +11,9 @@ from services.api import errors, health, rest_approvals, rest_jobs, rest_tokens
 from services.api.deps import api_principal
 from services.api.security import RejectNul, SecurityHeaders
 from services.api.web import approval, auth, jobs, oidc, queue, settings_page
+from services.api.web.connect import make_router as connections_router
 from services.api.web.templating import render_error
 from services.config import get_settings
-from services.credentials.routes import make_router as connections_router
 from services.metrics import metrics_router
 from services.slackapp.http import router as slack_router
 

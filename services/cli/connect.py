@@ -58,8 +58,9 @@ def connect_google(as_email: str | None) -> None:
 def connect_jira(as_email: str | None, url: str, email: str, pat: bool, oauth: bool, token: str | None) -> None:
     """Store a Jira Cloud API token (with --email) or a Data Center personal access token (--pat), or
     connect Jira Cloud with OAuth (--oauth)."""
+    from services.agent.reconnect import resume_after_reconnect
     from services.credentials import service as store
-    from services.credentials.routes import JiraConnect
+    from services.credentials.forms import JiraConnect
 
     if oauth:
         return _connect_jira_oauth(as_email)
@@ -73,6 +74,7 @@ def connect_jira(as_email: str | None, url: str, email: str, pat: bool, oauth: b
     with session() as s:
         me = _principal(s, as_email)
         store.save(session=s, principal_id=me.id, provider="jira", secret=body.secret())
+        resume_after_reconnect(s, me.id)
         s.commit()
     click.echo(f"Jira connected for {me.email} ({body.url}).")
 
@@ -97,8 +99,9 @@ def _connect_jira_oauth(as_email: str | None) -> None:
 @click.option("--token", prompt="Slack bot token (xoxb-…)", hide_input=True, help="Read from a prompt when not given.")
 def connect_slack(as_email: str | None, token: str) -> None:
     """Store the Slack app's bot token."""
+    from services.agent.reconnect import resume_after_reconnect
     from services.credentials import service as store
-    from services.credentials.routes import SlackConnect
+    from services.credentials.forms import SlackConnect
 
     try:
         body = SlackConnect(bot_token=token)
@@ -108,6 +111,7 @@ def connect_slack(as_email: str | None, token: str) -> None:
         me = _principal(s, as_email)
         store.save(session=s, principal_id=me.id, provider="slack",
                    secret={"bot_token": body.bot_token.get_secret_value()})
+        resume_after_reconnect(s, me.id)
         s.commit()
     click.echo(f"Slack connected for {me.email}.")
 

@@ -15,11 +15,11 @@ from sqlmodel import Session
 def load_secret(*, session: Session, principal_id: str, provider: str) -> Optional[dict[str, Any]]:
     """A principal's decrypted credential for `provider`, or None. An unreadable one (secret key
     changed) raises ReconnectRequired so the job pauses and the person reconnects."""
-    from connectors.base import ReconnectRequired
+    from services.credentials.access import unreadable
     from services.credentials.crypto import CredentialError
     from services.credentials.service import load
 
     try:
         return load(session=session, principal_id=principal_id, provider=provider)
     except CredentialError as exc:
-        raise ReconnectRequired(f"{exc} with `workmode connect {provider}`") from None
+        raise unreadable(exc, provider) from None

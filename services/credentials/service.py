@@ -1,6 +1,8 @@
 """Store, load and delete a principal's credential for a provider (google, jira, slack).
 
-Functions take the store session and do not commit: the caller owns the transaction. Secrets are
+Functions take the store session and do not commit: the caller owns the transaction. Saving only
+stores: whoever makes a new grant (connect routes, OAuth callbacks, `workmode connect`) resumes the
+jobs paused for it (services.agent.reconnect.resume_after_reconnect). Secrets are
 returned as `Secret` mappings whose repr hides their values, so they cannot leak into logs by
 accident.
 """
@@ -48,10 +50,6 @@ def save(*, session: Session, principal_id: str, provider: str, secret: dict[str
         row.ciphertext, row.updated_at = ciphertext, utcnow()
     session.add(row)
     session.flush()
-    if ":" not in provider:  # a real grant, not a pending OAuth state: paused jobs go on
-        from services.agent.reconnect import resume_after_reconnect
-
-        resume_after_reconnect(session, principal_id)
 
 
 def load(*, session: Session, principal_id: str, provider: str) -> Optional[Secret]:

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from connectors.base import ReconnectRequired
+from services.api.web.connect import make_router
 from services.config import reset_settings
 from services.credentials import load_secret
 from services.credentials import service as credentials
 from services.credentials.crypto import CredentialError
-from services.credentials.routes import make_router
 from services.identity import principal_by_email
 from services.store.db import get_engine
 from services.store.models import Credential

@@ -9,6 +9,7 @@ from connectors.base import (CannotVerify, NotFound, NotPermitted, RateLimited, 
                              ToolError, TransientError)
 from connectors.jira.tools import connector
 from services.config import reset_settings
+from services.credentials.access import tool_context
 from services.store.db import get_engine
 from tests.fakes.jira_api import API_TOKEN, EMAIL, PAT, FakeJira
 from tests.support.db import use_database
@@ -51,8 +52,8 @@ def verify(session, name: str, args: dict, action_id: str):
 
 
 def ctx(session, action_id: str | None = None) -> ToolContext:
-    return ToolContext(session=session, principal_id="p-alex", principal_email=ALEX, org_id="org",
-                       time_zone="Europe/London", action_id=action_id)
+    return tool_context(session=session, principal_id="p-alex", principal_email=ALEX, org_id="org",
+                        time_zone="Europe/London", action_id=action_id)
 
 
 # ---------------------------------------------------------------- reads
@@ -279,9 +280,9 @@ def test_a_persons_own_connection_wins_over_the_site_account(site, monkeypatch):
         save(session=s, principal_id=alex.id, provider="jira", secret=own)
         save(session=s, principal_id=sam.id, provider="jira", secret={"url": site.url})  # incomplete
         s.commit()
-        as_alex = ToolContext(session=s, principal_id=alex.id, principal_email=ALEX, org_id=org.id)
+        as_alex = tool_context(session=s, principal_id=alex.id, principal_email=ALEX, org_id=org.id)
         found = TOOLS["jira_search"].run(as_alex, TOOLS["jira_search"].parse({"jql": "project = OPS"}))
         assert [i["key"] for i in found.data["issues"]] == ["OPS-1"]
-        as_sam = ToolContext(session=s, principal_id=sam.id, principal_email=SAM, org_id=org.id)
+        as_sam = tool_context(session=s, principal_id=sam.id, principal_email=SAM, org_id=org.id)
         with pytest.raises(ReconnectRequired, match="your Jira connection cannot be used"):
             TOOLS["jira_search"].run(as_sam, TOOLS["jira_search"].parse({"jql": "project = OPS"}))

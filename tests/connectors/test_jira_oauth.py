@@ -14,13 +14,14 @@ from fastapi import FastAPI, Header, HTTPException
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from connectors.base import ReconnectRequired, ToolContext
+from connectors.base import ReconnectRequired
 from connectors.jira.tools import connector
+from services.api.web.connect import make_router
 from services.cli import main
 from services.config import reset_settings
 from services.credentials import jira_oauth, load_secret
 from services.credentials import service as credentials
-from services.credentials.routes import make_router
+from services.credentials.access import tool_context
 from services.identity import principal_by_email
 from services.store.db import get_engine
 from services.store.models import Credential, Organisation, Principal
@@ -93,8 +94,8 @@ def _callback(client, url: str):
 
 def _search(session: Session):
     tool = connector.tools["jira_search"]
-    ctx = ToolContext(session=session, principal_id=_pid(), principal_email=ALEX, org_id="org",
-                      time_zone="Europe/London", action_id=None)
+    ctx = tool_context(session=session, principal_id=_pid(), principal_email=ALEX, org_id="org",
+                       time_zone="Europe/London", action_id=None)
     return tool.run(ctx, tool.parse({"jql": "project = OPS"}))
 
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from connectors.base import ToolContext
 from connectors.registry import get_connector
 from services.approvals.service import decide
 from services.config import reset_settings
+from services.credentials.access import tool_context
 from services.jobs.service import create_job
 from services.reconcile import reconcile
 from services.store.db import get_engine
@@ -109,8 +109,8 @@ def test_crash_while_executing_is_settled_by_verify(real_world):
     comment, post = sorted(pending(job_id, 2), key=lambda a: a.tool)
     tool = get_connector("jira").tools["jira_comment"]
     with Session(get_engine()) as world:
-        tool.run(ToolContext(session=world, principal_id=people["alex"].id, principal_email=ALEX,
-                             org_id=people["alex"].org_id, job_id=job_id, action_id=comment.id),
+        tool.run(tool_context(session=world, principal_id=people["alex"].id, principal_email=ALEX,
+                              org_id=people["alex"].org_id, job_id=job_id, action_id=comment.id),
                  tool.parse(comment.arguments))
     with Session(get_engine()) as s:
         for a in (comment, post):

@@ -11,6 +11,7 @@ from connectors.base import (CannotVerify, NotFound, NotPermitted, RateLimited, 
                              ToolError, TransientError)
 from connectors.slack.tools import connector
 from services.config import reset_settings
+from services.credentials.access import tool_context
 from services.store.db import get_engine
 from services.store.models import Action, Job, Organisation, Principal, utcnow
 from tests.fakes.slack_web import BOT_TOKEN, FakeSlack
@@ -53,8 +54,8 @@ def session(alex):
 
 
 def ctx(session, principal, action_id=None) -> ToolContext:
-    return ToolContext(session=session, principal_id=principal.id, principal_email=ALEX, org_id=principal.org_id,
-                       action_id=action_id)
+    return tool_context(session=session, principal_id=principal.id, principal_email=ALEX, org_id=principal.org_id,
+                        action_id=action_id)
 
 
 def call(session, principal, name, args, action_id=None):
@@ -252,7 +253,7 @@ def test_timeout_is_transient(slack, session, alex, monkeypatch):
 def test_not_configured_asks_to_connect(sqlite_url, monkeypatch):
     use_database(sqlite_url, monkeypatch)
     with Session(get_engine()) as s, pytest.raises(ReconnectRequired, match="Slack is not connected"):
-        TOOLS["slack_history"].run(ToolContext(session=s, principal_id="p", principal_email=ALEX, org_id="o"),
+        TOOLS["slack_history"].run(tool_context(session=s, principal_id="p", principal_email=ALEX, org_id="o"),
                                    TOOLS["slack_history"].parse({"channel": "eng"}))
 
 

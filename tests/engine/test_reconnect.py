@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from services.agent.reconnect import resume_after_reconnect
 from services.credentials import service as credentials
 from services.store.db import get_engine
 from services.store.models import Principal
@@ -22,6 +23,7 @@ def _reconnect(fake, principal_id: str) -> None:
     with Session(get_engine()) as s:
         credentials.save(session=s, principal_id=principal_id, provider="google", secret={
             "refresh_token": fake.grant(ALEX), "token": None, "expiry": None, "scopes": [], "account": ALEX})
+        resume_after_reconnect(s, principal_id)  # what the connect routes and `workmode connect` do
         s.commit()
 
 

@@ -822,10 +822,10 @@ class GoogleWorld:
     time_zone: str = "Europe/London"
 
     def ctx(self, session, action_id: Optional[str] = None):
-        from connectors.base import ToolContext
+        from services.credentials.access import tool_context
 
-        return ToolContext(session=session, principal_id=self.principal_id, principal_email=self.email,
-                           org_id=self.org_id, time_zone=self.time_zone, action_id=action_id)
+        return tool_context(session=session, principal_id=self.principal_id, principal_email=self.email,
+                            org_id=self.org_id, time_zone=self.time_zone, action_id=action_id)
 
     def tool(self, name: str):
         from connectors.registry import connectors

@@ -4,7 +4,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from services.store import tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from connectors.sandbox import models as sandbox_models  # noqa: F401  (registers the sandbox's tables)
+from services.store import models  # noqa: F401  (registers the job store's tables on SQLModel.metadata)
 from services.store.db import get_engine
 
 target_metadata = SQLModel.metadata

@@ -1,7 +1,9 @@
 """Web routes to connect and disconnect accounts (Google and Jira OAuth, Jira and Slack tokens).
 
 The API app includes `make_router(current_principal)`, passing its own dependency that resolves
-the signed-in principal. The Google callback does not need a web session: the single-use state
+the signed-in principal. Every route that makes a new grant (the OAuth callbacks, POST
+/connect/jira and /connect/slack) resumes the person's jobs paused for a reconnect in the same
+transaction. The Google callback does not need a web session: the single-use state
 names the principal, and the connected Google account must be that principal's own address, so
 the flow also completes when it was started from the CLI (`workmode connect google`). The Jira
 OAuth callback works the same way (`workmode connect jira --oauth`).
@@ -9,16 +11,18 @@ OAuth callback works the same way (`workmode connect jira --oauth`).
 from __future__ import annotations
 
 import html
-from typing import Annotated, Any, Callable, Iterator, Literal, Optional
-from urllib.parse import urlsplit
+from collections.abc import Callable, Iterator
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from sqlmodel import Session
 
 from connectors.google.config import CALLBACK_PATH, CONNECT_PATH, GoogleNotConfigured
-from services.credentials import google_oauth, jira_oauth, service as store
+from services.agent.reconnect import resume_after_reconnect
+from services.credentials import google_oauth, jira_oauth
+from services.credentials import service as store
+from services.credentials.forms import JiraConnect, SlackConnect
 from services.store.db import get_engine
 from services.store.models import Principal
 
@@ -29,47 +33,6 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-class JiraConnect(BaseModel):
-    url: str = Field(..., description="Jira site, e.g. https://acme.atlassian.net")
-    email: str = Field("", description="Account email (Jira Cloud API token).")
-    api_token: Optional[SecretStr] = Field(None, description="Jira Cloud API token (with email).")
-    pat: Optional[SecretStr] = Field(None, description="Jira Data Center personal access token.")
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        parts = urlsplit(v.strip())
-        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
-        if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
-            raise ValueError("must be an https URL such as https://acme.atlassian.net")
-        return v.strip().rstrip("/")
-
-    @model_validator(mode="after")
-    def _one(self) -> "JiraConnect":
-        if bool(self.api_token) == bool(self.pat):
-            raise ValueError("give either email + api_token (Cloud) or pat (Data Center)")
-        if self.api_token and "@" not in self.email:
-            raise ValueError("an API token needs the account's email")
-        return self
-
-    def secret(self) -> dict[str, Any]:
-        if self.api_token:
-            return {"url": self.url, "email": self.email.strip().lower(),
-                    "api_token": self.api_token.get_secret_value()}
-        return {"url": self.url, "pat": self.pat.get_secret_value()}
-
-
-class SlackConnect(BaseModel):
-    bot_token: SecretStr = Field(..., description="Bot User OAuth Token from the Slack app (xoxb-…).")
-
-    @field_validator("bot_token")
-    @classmethod
-    def _bot(cls, v: SecretStr) -> SecretStr:
-        if not v.get_secret_value().startswith("xoxb-"):
-            raise ValueError("a Slack bot token starts with xoxb-")
-        return v
 
 
 def _page(title: str, text: str, status: int = 200) -> HTMLResponse:
@@ -104,6 +67,7 @@ def make_router(current_principal: Callable[..., Principal]) -> APIRouter:
             return _page("Google was not connected", str(exc), 400)
         except GoogleNotConfigured as exc:
             return _page("Google is not configured", exc.message, 503)
+        resume_after_reconnect(session, done["principal_id"])
         session.commit()
         note = ""
         if done["missing_scopes"]:
@@ -130,6 +94,7 @@ def make_router(current_principal: Callable[..., Principal]) -> APIRouter:
             return _page("Jira was not connected", str(exc), 400)
         except jira_oauth.JiraNotConfigured as exc:
             return _page("Jira OAuth is not configured", exc.message, 404)
+        resume_after_reconnect(session, done["principal_id"])
         session.commit()
         return _page("Jira connected", f"Workmode can now use Jira at {done['site_url']} as you, always with your "
                      "approval for changes. You can close this window.")
@@ -137,12 +102,14 @@ def make_router(current_principal: Callable[..., Principal]) -> APIRouter:
     @router.post("/connect/jira", status_code=204, summary="Store a Jira API token or personal access token")
     def connect_jira(body: JiraConnect, session: SessionDep, me: Principal = me_dep) -> None:
         store.save(session=session, principal_id=me.id, provider="jira", secret=body.secret())
+        resume_after_reconnect(session, me.id)
         session.commit()
 
     @router.post("/connect/slack", status_code=204, summary="Store a Slack bot token")
     def connect_slack(body: SlackConnect, session: SessionDep, me: Principal = me_dep) -> None:
         store.save(session=session, principal_id=me.id, provider="slack",
                    secret={"bot_token": body.bot_token.get_secret_value()})
+        resume_after_reconnect(session, me.id)
         session.commit()
 
     @router.post("/disconnect/{provider}", summary="Forget (and for Google, revoke) a connection")
