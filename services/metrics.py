@@ -7,12 +7,12 @@ Counted where things happen (a line in the engine each):
     workmode_model_errors_total{kind}                  timeout | connection | rate_limited | server_error
                                                        | rejected | invalid_response | other
     workmode_action_outcomes_total{outcome}            executed actions: succeeded | failed | in_doubt
-Read from the store and the broker at scrape time (services/metrics_state.py, served by the API):
+Read from the store and the broker at scrape time (services/api/metrics.py, served by the API):
     workmode_jobs{status}, workmode_actions{status}, workmode_approvals_pending,
     workmode_approvals_oldest_pending_age_seconds, workmode_queue_depth{queue},
     workmode_metrics_source_up{source}
 
-The API serves everything on GET /metrics (`metrics_router()`); Celery workers serve their own
+The API serves everything on GET /metrics (services.api.metrics.metrics_router()); Celery workers serve their own
 counters on WORKMODE_METRICS_PORT (workers/metrics.py, prometheus multiprocess mode).
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 
@@ -88,28 +88,3 @@ def process_registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry)
         return registry
     return REGISTRY
-
-
-def exposition(*, state: bool = True) -> bytes:
-    """The text exposition: this process's metrics, plus the store and broker gauges."""
-    body = generate_latest(process_registry())
-    if state:
-        from services.metrics_state import STATE_REGISTRY
-
-        body += generate_latest(STATE_REGISTRY)
-    return body
-
-
-def metrics_router():
-    """A FastAPI router serving GET /metrics: `app.include_router(metrics_router())`."""
-    from fastapi import APIRouter
-    from fastapi.responses import Response
-    from prometheus_client import CONTENT_TYPE_LATEST
-
-    router = APIRouter(tags=["metrics"])
-
-    @router.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:  # sync: the store query runs in the threadpool
-        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
-
-    return router

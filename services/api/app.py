@@ -14,7 +14,7 @@ from services.api.web import approval, auth, jobs, oidc, queue, settings_page
 from services.api.web.connect import make_router as connections_router
 from services.api.web.templating import render_error
 from services.config import get_settings
-from services.metrics import metrics_router
+from services.api.metrics import metrics_router
 from services.slackapp.http import router as slack_router
 
 STATIC = Path(__file__).resolve().parent / "static"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.config import reset_settings
-from services.metrics import metrics_router
+from services.api.metrics import metrics_router
 from tests.fakes.model_server import error, text, tool_calls
 from tests.support.jobs import decide_now, pending_action, start, wait_status
 from tests.support.paths import repo_root
@@ -120,7 +120,7 @@ def exposed_names() -> set[str]:
     """Every series name /metrics can serve (histogram and counter suffixes included)."""
     from prometheus_client import REGISTRY
 
-    from services.metrics_state import STATE_REGISTRY
+    from services.api.metrics import STATE_REGISTRY
 
     suffixes = {"histogram": ("_bucket", "_count", "_sum"), "counter": ("_total",), "gauge": ("",)}
     names = set()

@@ -1,12 +1,13 @@
-"""Gauges read at scrape time from the job store and the broker (not counted in code, so they are
-right after restarts and across any number of workers). Served by the API's /metrics only: one
-small query per scrape, not one per worker. A source that cannot be read is reported as
+"""GET /metrics: this process's counters (services.metrics) plus gauges read at scrape time from
+the job store and the broker (not counted in code, so they are right after restarts and across any
+number of workers). Served by the API only: one small query per scrape, not one per worker. A source that cannot be read is reported as
 `workmode_metrics_source_up{source} 0`, and the scrape still succeeds."""
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
 
+from prometheus_client import generate_latest
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from sqlmodel import Session
 
 from services import queues
 from services.config import get_settings
+from services.metrics import process_registry
 from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Job, JobStatus, utcnow
 
@@ -102,3 +104,26 @@ class StateCollector(Collector):
 
 STATE_REGISTRY = CollectorRegistry(auto_describe=False)
 STATE_REGISTRY.register(StateCollector())
+
+
+def exposition(*, state: bool = True) -> bytes:
+    """The text exposition: this process's metrics, plus the store and broker gauges."""
+    body = generate_latest(process_registry())
+    if state:
+        body += generate_latest(STATE_REGISTRY)
+    return body
+
+
+def metrics_router():
+    """A FastAPI router serving GET /metrics: `app.include_router(metrics_router())`."""
+    from fastapi import APIRouter
+    from fastapi.responses import Response
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    router = APIRouter(tags=["metrics"])
+
+    @router.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:  # sync: the store query runs in the threadpool
+        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
