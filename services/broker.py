@@ -9,11 +9,13 @@ a process that only sends tasks (the API, the CLI, Slack) sends them by name and
 """
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 from kombu import Queue
 
 from services import queues
-from services.config import get_settings
+from services.config import Settings, get_settings
 
 
 def make_app() -> Celery:
@@ -40,8 +42,8 @@ def make_app() -> Celery:
     return app
 
 
-def _transport_options(settings) -> dict:
-    options: dict = {"visibility_timeout": settings.task_time_limit_s * 2}
+def _transport_options(settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {"visibility_timeout": settings.task_time_limit_s * 2}
     if settings.embedded_broker:
         options["polling_interval"] = 0.05  # in-process queue: poll often, it costs nothing
     return options
@@ -50,7 +52,7 @@ def _transport_options(settings) -> dict:
 celery_app = make_app()
 
 
-def send_task(name: str, args: list, countdown: float | None = None) -> None:
+def send_task(name: str, args: list[Any], countdown: float | None = None) -> None:
     """Send task `name` to its queue (`services.queues.queue_of`)."""
     queue = queues.queue_of(name)
     url = get_settings().broker_url

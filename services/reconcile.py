@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -46,7 +46,7 @@ def reconcile(*, stale_s: int | None = None, executing_stale_s: int | None = Non
     return report.counts
 
 
-def _actions(session: Session, report: Report, stale, exec_stale) -> None:
+def _actions(session: Session, report: Report, stale: datetime, exec_stale: datetime) -> None:
     executing = session.exec(select(Action).where(
         Action.status == ActionStatus.executing, col(Action.executing_since) < exec_stale)).all()
     for action in executing:
@@ -69,12 +69,12 @@ def _actions(session: Session, report: Report, stale, exec_stale) -> None:
     session.commit()
 
 
-def _jobs(session: Session, report: Report, stale) -> None:
+def _jobs(session: Session, report: Report, stale: datetime) -> None:
     now = utcnow()
     jobs = session.exec(select(Job).where(or_(
-        (Job.status == JobStatus.queued) & (col(Job.updated_at) < stale),
-        (Job.status == JobStatus.running) & (col(Job.lease_until) < now),
-        Job.status == JobStatus.waiting,
+        (col(Job.status) == JobStatus.queued) & (col(Job.updated_at) < stale),
+        (col(Job.status) == JobStatus.running) & (col(Job.lease_until) < now),
+        col(Job.status) == JobStatus.waiting,
     ))).all()
     for job in jobs:
         try:

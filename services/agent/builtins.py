@@ -2,12 +2,16 @@
 names live in services/jobs/tool_names.py (the job layer needs them too)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from connectors.base import Tool, ToolResult
-from services.jobs.tool_names import ASK_USER, READ_MORE, UPDATE_PLAN
+from connectors.base import Tool, ToolContext, ToolResult
+
+# Re-exported: the agent's modules (and the Slack app) import the names from here.
+from services.jobs.tool_names import ASK_USER as ASK_USER
+from services.jobs.tool_names import READ_MORE as READ_MORE
+from services.jobs.tool_names import UPDATE_PLAN as UPDATE_PLAN
 
 
 class PlanItem(BaseModel):
@@ -28,7 +32,7 @@ class ReadMoreArgs(BaseModel):
     offset: int = Field(default=0, ge=0, description="Character offset to continue from")
 
 
-def _not_run(ctx, args) -> ToolResult:  # the engine handles built-ins itself
+def _not_run(ctx: ToolContext, args: Any) -> ToolResult:  # the engine handles built-ins itself
     raise RuntimeError("built-in tools are handled by the agent step")
 
 

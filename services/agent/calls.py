@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -58,7 +58,7 @@ def with_retries(fn: Callable[[], ToolResult]) -> ToolResult:
     raise AssertionError("unreachable")
 
 
-def run_read(job: Job, principal: Principal, ref: ToolRef, arguments: dict) -> ToolResult:
+def run_read(job: Job, principal: Principal, ref: ToolRef, arguments: dict[str, Any]) -> ToolResult:
     parsed = ref.tool.parse(arguments)
 
     def once() -> ToolResult:
@@ -85,7 +85,7 @@ class CallOutcome:
 
 def process_calls(
     session: Session, job: Job, org: Organisation, principal: Principal, tools: dict[str, ToolRef],
-    calls: list[dict], transcript: list[Message],
+    calls: list[dict[str, Any]], transcript: list[Message],
 ) -> CallOutcome:
     """Handle each unanswered call of the latest turn; commits after each one (the last read
     together with the step's version bump)."""
@@ -138,7 +138,7 @@ def process_calls(
     return outcome
 
 
-def _read(session: Session, job: Job, principal: Principal, ref: ToolRef, call_id: str, arguments: dict,
+def _read(session: Session, job: Job, principal: Principal, ref: ToolRef, call_id: str, arguments: dict[str, Any],
           seq: Callable[[], int | None], keep: Callable[[Message], None]) -> bool:
     """Run a read tool and record its result; False when the person must reconnect first."""
     try:
@@ -162,7 +162,7 @@ def _ask(session: Session, job: Job, call_id: str, question: str) -> None:
         events.record(session, job.id, "question_asked", call_id=call_id, question=question)
 
 
-def _read_more(session: Session, job: Job, arguments: dict) -> str:
+def _read_more(session: Session, job: Job, arguments: dict[str, Any]) -> str:
     handle = str(arguments.get("handle", ""))
     offset = int(arguments.get("offset", 0))
     try:
@@ -177,11 +177,14 @@ def _read_more(session: Session, job: Job, arguments: dict) -> str:
 
 
 def propose(
-    session: Session, job: Job, org: Organisation, ref: ToolRef, call_id: str, arguments: dict, transcript: list[Message]
+    session: Session, job: Job, org: Organisation, ref: ToolRef, call_id: str, arguments: dict[str, Any],
+    transcript: list[Message],
 ) -> Action:
     parsed = ref.tool.parse(arguments)
     canonical = parsed.model_dump(mode="json")
     now = utcnow()
+    if ref.tool.preview is None:  # write tools always have one (Connector.write requires it)
+        raise TypeError(f"write tool {ref.tool.name} has no preview")
     action = Action(
         job_id=job.id,
         tool_call_id=call_id,
@@ -209,7 +212,7 @@ def propose(
     return action
 
 
-def recent_reads(transcript: list[Message], n: int = 5) -> list[dict]:
+def recent_reads(transcript: list[Message], n: int = 5) -> list[dict[str, Any]]:
     """What the agent read just before proposing an action (shown to the approver)."""
     reads = [m for m in transcript if m.role == "tool"][-n:]
     return [{"tool": m.name, "source": m.source, "untrusted": m.untrusted, "message_id": m.id} for m in reads]

@@ -17,8 +17,8 @@ MARK = "reconnect required"
 
 def pause_action(session: Session, action: Action, message: str) -> None:
     """An executing action the service refused with 401: nothing happened; wait for the grant."""
-    session.execute(
-        update(Action).where(Action.id == action.id, Action.status == ActionStatus.executing)
+    session.exec(
+        update(Action).where(col(Action.id) == action.id, col(Action.status) == ActionStatus.executing)
         .values(status=ActionStatus.approved, executing_since=None, error=f"{MARK}: {message}", updated_at=utcnow())
     )
     events.record(session, action.job_id, "reconnect_required", action_id=action.id, tool=action.tool, message=message)
@@ -36,11 +36,11 @@ def resume_after_reconnect(session: Session, principal_id: str) -> int:
         events.record(session, job.id, "reconnected", actor=principal_id)
         requeue(session, job)
     paused = session.exec(
-        select(Action).join(Job, Job.id == Action.job_id)
+        select(Action).join(Job, col(Job.id) == Action.job_id)
         .where(Job.principal_id == principal_id, Action.status == ActionStatus.approved,
                col(Action.error).startswith(MARK))
     ).all()
     for action in paused:
-        session.execute(update(Action).where(Action.id == action.id).values(error=None, updated_at=utcnow()))
+        session.exec(update(Action).where(col(Action.id) == action.id).values(error=None, updated_at=utcnow()))
         enqueue_execute(session, action.id)
     return len(jobs) + len(paused)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from services import metrics
 from services.agent.builtins import ASK_USER
 from services.agent.calls import process_calls
 from services.agent.toolbox import job_tools
-from services.agent.turn import InvalidModelOutput, model_turn
+from services.agent.turn import InvalidModelOutput, Usage, model_turn
 from services.config import get_settings
 from services.faults import STEP_AFTER_MODEL, crash_point
 from services.jobs import events
@@ -22,16 +23,16 @@ from services.jobs.service import Superseded, bump, commit_progress, finish, req
 from services.jobs.transcript import lock_job, unanswered_calls, unanswered_in
 from services.model.client import ModelClient, ModelError, ModelUnavailable
 from services.store.db import get_engine
-from services.store.models import Job, JobStatus, Organisation, Principal, utcnow
+from services.store.models import Job, JobStatus, Message, Organisation, Principal, utcnow
 
 log = logging.getLogger(__name__)
 
 
 def claim(session: Session, job_id: str, version: int) -> Job | None:
     """queued@version → running@version+1, atomically. Anything else is a duplicate delivery."""
-    result = session.execute(
+    result = session.exec(
         update(Job)
-        .where(Job.id == job_id, Job.version == version, Job.status == JobStatus.queued)
+        .where(col(Job.id) == job_id, col(Job.version) == version, col(Job.status) == JobStatus.queued)
         .values(status=JobStatus.running, version=version + 1, lease_until=_lease(), updated_at=utcnow())
     )
     session.commit()
@@ -65,7 +66,7 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
             return "requeued"
         client = client or default_client()
         slice_end = time.monotonic() + get_settings().step_slice_s
-        cache: dict = {}  # the transcript, kept between steps of this task while only we write it
+        cache: dict[str, list[Message]] = {}  # the transcript, kept between steps of this task while only we write it
         try:
             while True:
                 started = time.perf_counter()
@@ -87,16 +88,16 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
             # and the lease + reconciler retry them): fail visibly rather than loop forever.
             log.exception("job %s step crashed", job_id)
             session.rollback()
-            job = session.get(Job, job_id, populate_existing=True)
+            job = session.get_one(Job, job_id, populate_existing=True)
             finish(session, job, JobStatus.failed, error=f"internal error in a step: {type(exc).__name__}: {exc}")
             session.commit()
             return "failed"
 
 
-def step(session: Session, job: Job, client: ModelClient, cache: dict | None = None) -> str:
+def step(session: Session, job: Job, client: ModelClient, cache: dict[str, list[Message]] | None = None) -> str:
     cache = {} if cache is None else cache
-    org = session.get(Organisation, job.org_id)
-    principal = session.get(Principal, job.principal_id)
+    org = session.get_one(Organisation, job.org_id)
+    principal = session.get_one(Principal, job.principal_id)
     reason = budget_exceeded(job)
     if reason:
         status = JobStatus.expired if "deadline" in reason else JobStatus.failed
@@ -120,7 +121,7 @@ def step(session: Session, job: Job, client: ModelClient, cache: dict | None = N
             _add_usage(session, job, exc.usage)
             finish(session, job, JobStatus.failed, error=str(exc))
             return "failed"
-        counted = dict(model_turns=job.model_turns + 1, steps=job.steps + 1,
+        counted: dict[str, Any] = dict(model_turns=job.model_turns + 1, steps=job.steps + 1,
                        prompt_tokens=job.prompt_tokens + usage.prompt_tokens,
                        completion_tokens=job.completion_tokens + usage.completion_tokens)
         if not msg.tool_calls or any(tools[c["name"]].write or c["name"] == ASK_USER for c in msg.tool_calls):
@@ -156,11 +157,11 @@ def step(session: Session, job: Job, client: ModelClient, cache: dict | None = N
     return "continue"
 
 
-def _lease():
+def _lease() -> datetime:
     return utcnow() + timedelta(seconds=get_settings().running_lease_s)
 
 
-def _add_usage(session: Session, job: Job, usage) -> None:
+def _add_usage(session: Session, job: Job, usage: Usage) -> None:
     bump(session, job, prompt_tokens=job.prompt_tokens + usage.prompt_tokens,
          completion_tokens=job.completion_tokens + usage.completion_tokens, lease_until=_lease())
 

@@ -3,7 +3,7 @@ the tools of the connector the organisation configured for it (default: the sand
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from connectors.base import Tool
 from connectors.registry import get_connector
@@ -46,10 +46,10 @@ def job_tools(org: Organisation) -> dict[str, ToolRef]:
 # Specs are built from pydantic JSON schemas, which costs milliseconds per tool and per step;
 # tools are immutable once registered, so each tool list's specs are built once per process.
 # Each entry keeps its Tool objects alive, so an id() in a key cannot be reused while cached.
-_SPECS: dict[tuple, tuple[list[Tool], list[dict]]] = {}
+_SPECS: dict[tuple[tuple[str, str | None, int], ...], tuple[list[Tool], list[dict[str, Any]]]] = {}
 
 
-def tool_specs(tools: dict[str, ToolRef]) -> list[dict]:
+def tool_specs(tools: dict[str, ToolRef]) -> list[dict[str, Any]]:
     """The OpenAI tool specs, in the tools' order. Treat the dicts as read-only (they are shared)."""
     key = tuple((name, ref.connector, id(ref.tool)) for name, ref in tools.items())
     entry = _SPECS.get(key)

@@ -49,7 +49,9 @@ def validate(turn: ModelTurn, tools: dict[str, ToolRef]) -> list[TurnProblem]:
     return problems
 
 
-def _repair_messages(messages: list[dict], turn: ModelTurn, problems: list[TurnProblem]) -> list[dict]:
+def _repair_messages(
+    messages: list[dict[str, Any]], turn: ModelTurn, problems: list[TurnProblem]
+) -> list[dict[str, Any]]:
     """The broken turn plus what was wrong with it, so the model can try once more."""
     out = list(messages)
     if turn.tool_calls:

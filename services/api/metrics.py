@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from prometheus_client import generate_latest
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from services import queues
 from services.config import get_settings
@@ -19,11 +20,14 @@ from services.metrics import process_registry
 from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Job, JobStatus, utcnow
 
+if TYPE_CHECKING:
+    from redis import Redis
+
 log = logging.getLogger(__name__)
 
 # kombu's Redis transport keeps a queue's priority levels in extra lists: "<queue>\x06\x16<n>".
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-_redis_clients: dict[str, object] = {}
+_redis_clients: dict[str, Redis] = {}
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
@@ -36,16 +40,16 @@ def _aware(value: datetime | str | None) -> datetime | None:
 
 def store_families() -> list[GaugeMetricFamily]:
     with Session(get_engine()) as s:
-        jobs = dict(s.execute(select(Job.status, func.count()).group_by(Job.status)).all())
-        actions = dict(s.execute(select(Action.status, func.count()).group_by(Action.status)).all())
+        jobs = dict(s.execute(select(col(Job.status), func.count()).group_by(Job.status)).all())
+        actions = dict(s.execute(select(col(Action.status), func.count()).group_by(Action.status)).all())
         pending, oldest = s.execute(select(func.count(), func.min(Action.created_at))
-                                    .where(Action.status == ActionStatus.pending)).one()
+                                    .where(col(Action.status) == ActionStatus.pending)).one()
     job_g = GaugeMetricFamily("workmode_jobs", "Jobs in the store by status", labels=["status"])
     for status in JobStatus:
         job_g.add_metric([status.value], jobs.get(status.value, 0))
     action_g = GaugeMetricFamily("workmode_actions", "Actions in the store by status", labels=["status"])
-    for status in ActionStatus:
-        action_g.add_metric([status.value], actions.get(status.value, 0))
+    for action_status in ActionStatus:
+        action_g.add_metric([action_status.value], actions.get(action_status.value, 0))
     oldest = _aware(oldest)
     age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
     return [

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.base import CannotVerify, RateLimited, ReconnectRequired, ToolError, TransientError, args_hash
 from connectors.registry import get_connector
@@ -31,9 +31,9 @@ MAX_ATTEMPTS = 5
 
 def claim(session: Session, action_id: str) -> Action | None:
     now = utcnow()
-    won = session.execute(
+    won = session.exec(
         update(Action)
-        .where(Action.id == action_id, Action.status == ActionStatus.approved)
+        .where(col(Action.id) == action_id, col(Action.status) == ActionStatus.approved)
         .values(status=ActionStatus.executing, executing_since=now, attempts=Action.attempts + 1, updated_at=now)
     ).rowcount
     session.commit()
@@ -50,8 +50,8 @@ def execute_action(action_id: str) -> str:
                    error="arguments changed after approval; nothing was executed")
             session.commit()
             return "refused"
-        job = session.get(Job, action.job_id)
-        principal = session.get(Principal, job.principal_id)
+        job = session.get_one(Job, action.job_id)
+        principal = session.get_one(Principal, job.principal_id)
         try:
             tool = get_connector(action.connector).tools[action.tool]
             parsed = tool.parse(action.arguments)
@@ -100,8 +100,8 @@ def _retry_later(session: Session, action: Action, wait: float, why: str) -> str
         settle(session, action, ActionStatus.failed, error=f"{why}; gave up after {action.attempts} attempts")
         session.commit()
         return "failed"
-    session.execute(update(Action).where(Action.id == action.id, Action.status == ActionStatus.executing)
-                    .values(status=ActionStatus.approved, executing_since=None, error=why, updated_at=utcnow()))
+    session.exec(update(Action).where(col(Action.id) == action.id, col(Action.status) == ActionStatus.executing)
+                 .values(status=ActionStatus.approved, executing_since=None, error=why, updated_at=utcnow()))
     events.record(session, action.job_id, "action_retry", action_id=action.id, reason=why, wait_s=wait)
     enqueue_execute(session, action.id, countdown=wait)
     session.commit()
@@ -123,8 +123,10 @@ def verify(session: Session, action: Action) -> str:
     Returns 'succeeded' (it happened), 'absent' (it did not; left executing for the caller) or
     'in_doubt'."""
     tool = get_connector(action.connector).tools[action.tool]
-    job = session.get(Job, action.job_id)
-    principal = session.get(Principal, job.principal_id)
+    job = session.get_one(Job, action.job_id)
+    principal = session.get_one(Principal, job.principal_id)
+    if tool.verify is None:  # write tools always have one (Connector.write requires it)
+        raise TypeError(f"write tool {action.tool} has no verify")
     try:
         with Session(get_engine()) as world:
             found = tool.verify(tool_context(world, job, principal, action.id), tool.parse(action.arguments), action.id)
@@ -139,8 +141,8 @@ def verify(session: Session, action: Action) -> str:
 
 def release(session: Session, action: Action) -> None:
     """An executing action whose effect verifiably did not happen may be run again."""
-    session.execute(update(Action).where(Action.id == action.id, Action.status == ActionStatus.executing)
-                    .values(status=ActionStatus.approved, executing_since=None, updated_at=utcnow()))
+    session.exec(update(Action).where(col(Action.id) == action.id, col(Action.status) == ActionStatus.executing)
+                 .values(status=ActionStatus.approved, executing_since=None, updated_at=utcnow()))
     events.record(session, action.job_id, "action_released", action_id=action.id)
     enqueue_execute(session, action.id)
 
@@ -149,8 +151,8 @@ def settle(session: Session, action: Action, status: ActionStatus, *, result: An
            verified: bool = False) -> None:
     """Record a final outcome, tell the model, and let the job go on if nothing else is open."""
     now = utcnow()
-    won = session.execute(
-        update(Action).where(Action.id == action.id, Action.status == ActionStatus.executing)
+    won = session.exec(
+        update(Action).where(col(Action.id) == action.id, col(Action.status) == ActionStatus.executing)
         .values(status=status, result=result, error=error, updated_at=now)
     ).rowcount
     if won != 1:

@@ -47,11 +47,11 @@ def list_pending(*, session: Session, principal: Principal) -> list[Action]:
     """Pending approvals this person may decide, newest first."""
     stmt = (
         select(Action, Job)
-        .join(Job, Job.id == Action.job_id)
+        .join(Job, col(Job.id) == Action.job_id)
         .where(Action.status == ActionStatus.pending, Job.org_id == principal.org_id)
         .order_by(col(Action.created_at).desc())
     )
-    org = session.get(Organisation, principal.org_id)
+    org = session.get_one(Organisation, principal.org_id)
     return [a for a, job in session.exec(stmt) if may_decide(org, job, principal)]
 
 
@@ -69,8 +69,8 @@ def decide(
     if decision not in DECISIONS:
         raise InvalidDecision(f"decision must be one of {DECISIONS}", field="decision")
     action = get_action(session=session, action_id=action_id)
-    job = session.get(Job, action.job_id)
-    org = session.get(Organisation, job.org_id)
+    job = session.get_one(Job, action.job_id)
+    org = session.get_one(Organisation, job.org_id)
     if not may_decide(org, job, actor):
         raise NotAllowed("not yours to decide: only the requester or a named approver may decide this")
     if action.status != ActionStatus.pending:
@@ -88,13 +88,13 @@ def decide(
     if decision in ("approve", "edit"):
         values.update(status=ActionStatus.approved, approved_hash=values.get("args_hash", action.args_hash))
     elif decision == "reject":
-        values.update(status=ActionStatus.rejected, reason=reason.strip())
+        values.update(status=ActionStatus.rejected, reason=(reason or "").strip())  # non-empty: checked above
     else:
-        values.update(status=ActionStatus.rejected, feedback=feedback.strip())
+        values.update(status=ActionStatus.rejected, feedback=(feedback or "").strip())  # non-empty: checked above
     # Atomic: only one decision wins, even with double clicks in two places.
-    won = session.execute(
-        update(Action).where(Action.id == action.id, Action.status == ActionStatus.pending,
-                             Action.args_hash == shown_hash).values(**values)
+    won = session.exec(
+        update(Action).where(col(Action.id) == action.id, col(Action.status) == ActionStatus.pending,
+                             col(Action.args_hash) == shown_hash).values(**values)
     ).rowcount
     if won != 1:
         session.rollback()
@@ -112,7 +112,9 @@ def decide(
     return action
 
 
-def _edited(session: Session, action: Action, job: Job, org: Organisation, arguments: Optional[dict]) -> dict[str, Any]:
+def _edited(
+    session: Session, action: Action, job: Job, org: Organisation, arguments: Optional[dict[str, Any]]
+) -> dict[str, Any]:
     if not isinstance(arguments, dict):
         raise InvalidDecision("edit needs the full arguments object", field="arguments")
     ref = job_tools(org).get(action.tool)
@@ -126,6 +128,8 @@ def _edited(session: Session, action: Action, job: Job, org: Organisation, argum
         raise InvalidDecision(exc.message, field="arguments") from exc
     canonical = parsed.model_dump(mode="json")
     history = transcript(session=session, job_id=job.id)
+    if ref.tool.preview is None:  # write tools always have one (Connector.write requires it)
+        raise TypeError(f"write tool {action.tool} has no preview")
     return {
         "arguments": canonical,
         "args_hash": args_hash(canonical),
@@ -142,8 +146,8 @@ def expire_pending(*, session: Session) -> int:
         select(Action).where(Action.status == ActionStatus.pending, col(Action.expires_at) < now)
     ).all()
     for action in expired:
-        won = session.execute(
-            update(Action).where(Action.id == action.id, Action.status == ActionStatus.pending)
+        won = session.exec(
+            update(Action).where(col(Action.id) == action.id, col(Action.status) == ActionStatus.pending)
             .values(status=ActionStatus.expired, decided_via="system", decided_at=now, updated_at=now)
         ).rowcount
         if won != 1:

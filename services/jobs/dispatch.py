@@ -12,7 +12,7 @@ enqueues nothing pays nothing.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -30,7 +30,8 @@ def _pending(session: Session) -> list[Callable[[], None]]:
         event.listen(session, "after_commit", _run_after_commit)
         event.listen(session, "after_rollback", _drop_after_rollback)
         session.info[_HOOKED] = True
-    return session.info.setdefault(_PENDING, [])
+    pending: list[Callable[[], None]] = session.info.setdefault(_PENDING, [])
+    return pending
 
 
 def _run_after_commit(session: Session) -> None:
@@ -51,7 +52,7 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     _pending(session).append(callback)
 
 
-def send_task(name: str, args: list, countdown: float | None = None) -> None:
+def send_task(name: str, args: list[Any], countdown: float | None = None) -> None:
     # Imported here: building the Celery app reads the settings, so it is built on first send.
     from services import broker
 

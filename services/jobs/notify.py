@@ -20,6 +20,7 @@ from typing import Optional
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.util import identity_key
+from sqlmodel import col
 
 from services import queues
 from services.config import get_settings
@@ -82,7 +83,7 @@ def _from_slack(session: OrmSession, job_id: str) -> bool:
     if obj is not None:
         source = inspect(obj).dict.get("source")  # loaded state only: never triggers a query
     if source is None:
-        source = session.scalar(select(Job.source).where(Job.id == job_id))
+        source = session.scalar(select(col(Job.source)).where(col(Job.id) == job_id))
     return _cache(job_id, source == "slack")
 
 

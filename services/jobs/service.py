@@ -120,16 +120,16 @@ def job_actions(*, session: Session, job_id: str) -> list[Action]:
 def cancel_job(*, session: Session, job_id: str, actor: Principal, reason: str = "cancelled") -> Job:
     get_job(session=session, job_id=job_id)
     job = lock_job(session, job_id)
-    org = session.get(Organisation, job.org_id)
+    org = session.get_one(Organisation, job.org_id)
 
     if not may_decide(org, job, actor):
         raise NotAllowed("only the requester or an approver of this organisation may cancel this job")
     if job.status in FINAL_JOB_STATUSES:
         raise JobInvalid(f"job {job.id} is already {job.status}")
     finish(session, job, JobStatus.cancelled, error=reason, actor=actor.id)
-    session.execute(
+    session.exec(
         update(Action)
-        .where(Action.job_id == job.id, col(Action.status).in_([ActionStatus.pending, ActionStatus.approved]))
+        .where(col(Action.job_id) == job.id, col(Action.status).in_([ActionStatus.pending, ActionStatus.approved]))
         .values(status=ActionStatus.rejected, reason="job cancelled", decided_via="system", decided_at=utcnow())
     )
     return job
@@ -139,8 +139,8 @@ def bump(session: Session, job: Job, **values: Any) -> None:
     """Optimistic update: apply `values` only if nobody else changed the job since we read it."""
     values.setdefault("updated_at", utcnow())
     version = job.version + 1
-    result = session.execute(
-        update(Job).where(Job.id == job.id, Job.version == job.version).values(version=version, **values)
+    result = session.exec(
+        update(Job).where(col(Job.id) == job.id, col(Job.version) == job.version).values(version=version, **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

@@ -65,7 +65,7 @@ def last_assistant(session: Session, job_id: str) -> Message | None:
     ).first()
 
 
-def unanswered_calls(session: Session, job_id: str) -> list[dict]:
+def unanswered_calls(session: Session, job_id: str) -> list[dict[str, Any]]:
     """Tool calls of the latest assistant turn that have no tool result yet (reads only that turn)."""
     msg = last_assistant(session, job_id)
     if msg is None:
@@ -75,7 +75,7 @@ def unanswered_calls(session: Session, job_id: str) -> list[dict]:
     return unanswered_in(list(since))
 
 
-def unanswered_in(messages: list[Message]) -> list[dict]:
+def unanswered_in(messages: list[Message]) -> list[dict[str, Any]]:
     """Calls of the latest assistant turn in `messages` (ordered by seq) without a tool result."""
     last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "assistant"), None)
     if last is None or not messages[last].tool_calls:

@@ -310,7 +310,7 @@ class ModelClient:
                              completion_tokens=completion_tokens, finish_reason="tool_calls",
                              reasoning=reasoning)
 
-        calls = []
+        calls: list[ToolCall] = []
         for tc in message.tool_calls or []:
             fn = getattr(tc, "function", None)
             if fn is None:

@@ -18,7 +18,7 @@ import shlex
 import shutil
 import sys
 from dataclasses import dataclass, fields, replace
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 ENV_PREFIX = "WORKMODE_VLLM_"
 DEFAULT_PRESET = "mistral-medium-4gpu"
@@ -144,7 +144,7 @@ def command(p: Preset) -> list[str]:
     return argv + shlex.split(p.extra_args)
 
 
-def resolve(preset: str | None, env: Mapping[str, str], overrides: Mapping[str, object] | None = None) -> Preset:
+def resolve(preset: str | None, env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Preset:
     name = preset or env.get(ENV_PREFIX + "PRESET", "").strip() or DEFAULT_PRESET
     if name not in PRESETS:
         raise ServeError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
