@@ -16,7 +16,7 @@ SCAN_LIMIT = 5000  # rows read to build one filtered approvals page
 
 
 def can_see(db: Session, principal: Principal, job: Job) -> bool:
-    return policy.may_decide(db.get(Organisation, job.org_id), job, principal)
+    return policy.may_decide(db.get_one(Organisation, job.org_id), job, principal)
 
 
 def visible_job(db: Session, principal: Principal, job_id: str) -> Job:
@@ -36,7 +36,7 @@ def visible_action(db: Session, principal: Principal, action_id: str) -> tuple[A
 
 def is_approver(db: Session, principal: Principal) -> bool:
     """True if this person may decide every job of their organisation (not only their own)."""
-    return policy.is_approver(db.get(Organisation, principal.org_id), principal)
+    return policy.is_approver(db.get_one(Organisation, principal.org_id), principal)
 
 
 def jobs_page(db: Session, principal: Principal, *, limit: int, offset: int,

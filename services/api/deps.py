@@ -106,4 +106,4 @@ WebUser = Annotated[Principal, Depends(web_user)]
 
 
 def org_of(db: Session, principal: Principal) -> Organisation:
-    return db.get(Organisation, principal.org_id)
+    return db.get_one(Organisation, principal.org_id)

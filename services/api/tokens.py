@@ -79,7 +79,7 @@ def principal_for_api_token(*, session: Session, token: str) -> Optional[Princip
         return None
     now = utcnow()
     if row.last_used_at is None or (now - _aware(row.last_used_at)).total_seconds() > LAST_USED_EVERY_S:
-        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        session.execute(update(ApiToken).where(col(ApiToken.id) == row.id).values(last_used_at=now))
         session.commit()
     return session.get(Principal, row.principal_id)
 
@@ -123,8 +123,9 @@ def use_login_link(*, session: Session, token: str) -> Optional[Principal]:
     row = session.exec(select(LoginLink).where(LoginLink.token_hash == digest(token))).first()
     if row is None:
         return None
-    won = session.execute(
-        update(LoginLink).where(LoginLink.id == row.id, col(LoginLink.used_at).is_(None), LoginLink.expires_at > now)
+    won = session.exec(
+        update(LoginLink)
+        .where(col(LoginLink.id) == row.id, col(LoginLink.used_at).is_(None), col(LoginLink.expires_at) > now)
         .values(used_at=now)
     ).rowcount
     if won != 1:

@@ -49,7 +49,7 @@ def run_request(request: str, *, as_email=None, yes=False, think=None, max_steps
             return job.id
         job = follow(job.id, actor, auto_approve=yes)
     with session() as s:
-        print_timeline(s, s.get(type(job), job.id))
+        print_timeline(s, s.get_one(type(job), job.id))
     if job.status != "completed":
         if on_unfinished is None:
             sys.exit(1)

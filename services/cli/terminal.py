@@ -9,7 +9,8 @@ import click
 from sqlmodel import Session, col, select
 
 from services.agent.risk import describe
-from services.approvals.service import Conflict, decide
+from services.approvals.service import decide
+from services.errors import Conflict
 from services.jobs.service import answer_question
 from services.store.db import get_engine
 from services.store.models import FINAL_JOB_STATUSES, Action, ActionStatus, Event, Job, Principal
@@ -19,7 +20,7 @@ MARKS = {"done": "[x]", "in_progress": "[~]", "pending": "[ ]"}
 
 
 def render_plan(plan: list[dict]) -> str:
-    return "\n".join(f"  {MARKS.get(s.get('status'), '[ ]')} {s.get('title')}" for s in plan)
+    return "\n".join(f"  {MARKS.get(s.get('status', ''), '[ ]')} {s.get('title')}" for s in plan)
 
 
 def render_action(action: Action) -> str:
@@ -60,7 +61,7 @@ def render_event(ev: Event) -> str | None:
         return click.style(f"  model unavailable; retrying in {d.get('retry_after', 0):.0f}s", fg="yellow")
     if k == "decided":
         extra = d.get("reason") or d.get("feedback") or ""
-        verb = PAST.get(d.get("decision"), d.get("decision"))
+        verb = PAST.get(d.get("decision", ""), d.get("decision"))
         return f"  {verb}{': ' + extra if extra else ''}"
     if k.startswith("action_"):
         color = {"action_succeeded": "green", "action_failed": "red", "action_in_doubt": "magenta"}.get(k)
@@ -104,7 +105,7 @@ def _json_or_text(text: str) -> Any:
 def follow(job_id: str, actor: Principal, *, auto_approve: bool = False, ask: Callable[..., Any] = click.prompt,
            out: Callable[[str], None] = click.echo, poll_s: float = 0.2) -> Job:
     """Print the job's timeline as it grows; decide its approvals and answer its questions here."""
-    last_event = 0
+    last_event: int | None = 0  # Event.id is typed Optional (it is None only before the insert)
     while True:
         with Session(get_engine(), expire_on_commit=False) as s:
             for ev in s.exec(select(Event).where(Event.job_id == job_id, col(Event.id) > last_event).order_by(col(Event.id))):
@@ -112,7 +113,7 @@ def follow(job_id: str, actor: Principal, *, auto_approve: bool = False, ask: Ca
                 line = render_event(ev)
                 if line:
                     out(line)
-            job = s.get(Job, job_id)
+            job = s.get_one(Job, job_id)
             if job.status in FINAL_JOB_STATUSES:
                 return job
             if job.status == "waiting":

@@ -6,7 +6,8 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from services.approvals.service import ApprovalError, Conflict, decide, get_action
+from services.approvals.service import ApprovalError, decide, get_action
+from services.errors import Conflict
 from services.jobs import notify
 from services.jobs.service import NotAllowed
 from services.policy import may_decide
@@ -80,8 +81,8 @@ def on_open_modal(ack, body: dict, client, context) -> None:
             person = actor(s, client, context)
             action_id, shown = _clicked(body)
             action = get_action(session=s, action_id=action_id)
-            job = s.get(Job, action.job_id)
-            org = s.get(Organisation, job.org_id)
+            job = s.get_one(Job, action.job_id)
+            org = s.get_one(Organisation, job.org_id)
         except UnknownSlackUser as exc:
             tell(client, body, user_id, str(exc))
             return

@@ -88,7 +88,8 @@ def blocks_hash(blocks: list[dict], textvalue: str = "") -> str:
 
 
 def plan_lines(plan: Iterable[dict]) -> str:
-    return "\n".join(f"{PLAN_ICON.get(s.get('status'), PLAN_ICON['pending'])} {esc(s.get('title', ''))}" for s in plan)
+    return "\n".join(f"{PLAN_ICON.get(s.get('status', ''), PLAN_ICON['pending'])} {esc(s.get('title', ''))}"
+                     for s in plan)
 
 
 def status_line(job: Job) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
 
 from services.config import Settings, get_settings
 from services.errors import Unavailable
@@ -23,7 +24,7 @@ def bot_token(settings: Settings | None = None) -> str:
 def web_client(settings: Settings | None = None, *, retry_rate_limits: bool = True) -> WebClient:
     """Interactive paths wait out one short 429; the notifier handles 429 itself (no sleeping)."""
     settings = settings or get_settings()
-    handlers = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=2)]
     if retry_rate_limits:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
     return WebClient(token=bot_token(settings), base_url=settings.slack_api_url,

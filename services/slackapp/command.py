@@ -105,7 +105,7 @@ def start(s: Session, person: Principal, command: dict, parsed: Parsed) -> Optio
         s.rollback()
         log.info("duplicate /work delivery %s ignored", key)
         return None
-    org = s.get(Organisation, person.org_id)
+    org = s.get_one(Organisation, person.org_id)
     reply_to: dict[str, Any] = {
         "team": command.get("team_id"), "channel": command.get("channel_id"),
         "channel_name": command.get("channel_name"), "user": command.get("user_id"),

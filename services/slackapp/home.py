@@ -53,8 +53,8 @@ def view_blocks(s: Session, person: Principal) -> list[dict]:
     out.append(b.section(f"*Waiting for your decision* ({len(pending)})" if pending else
                          "*Waiting for your decision*\nNothing right now."))
     for action in pending[:MAX_PENDING]:
-        job = s.get(Job, action.job_id)
-        requester = s.get(Principal, job.principal_id)
+        job = s.get_one(Job, action.job_id)
+        requester = s.get_one(Principal, job.principal_id)
         title = (action.preview or {}).get("title") or action.tool
         flags = f" · :warning: {len(action.risk_flags)} risk flag(s)" if action.risk_flags else ""
         out.append(b.section(f"*{b.esc(b.clip(title, 200))}*\n{b.who(requester.slack_user_id, requester.name)}'s job "

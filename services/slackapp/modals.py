@@ -9,7 +9,8 @@ from pydantic import ValidationError
 from slack_bolt import App
 
 from services.agent.toolbox import job_tools
-from services.approvals.service import ApprovalError, Conflict, InvalidDecision, decide, get_action
+from services.approvals.service import ApprovalError, InvalidDecision, decide, get_action
+from services.errors import Conflict
 from services.jobs.service import NotAllowed
 from services.slackapp import home
 from services.slackapp.blocks import clip, context, esc, section
@@ -76,7 +77,7 @@ def on_edit_submit(ack, body: dict, view: dict, client, context) -> None:
     with session() as s:
         try:
             action = get_action(session=s, action_id=meta["a"])
-            org = s.get(Organisation, s.get(Job, action.job_id).org_id)
+            org = s.get_one(Organisation, s.get_one(Job, action.job_id).org_id)
             ref = job_tools(org).get(action.tool)
             if ref is None:
                 raise InvalidDecision(f"tool {action.tool} is no longer available", field="tool")

@@ -125,6 +125,6 @@ def _read(kind: str, raw: Any, default: Any) -> Any:
     if kind == "json":
         try:
             return json.loads(raw)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ValueError(f"not valid JSON: {exc.msg} (line {exc.lineno})") from None
     return raw

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from services.store.db import get_engine
 from services.store.models import Job
@@ -35,11 +35,12 @@ def slack_state(reply_to: dict[str, Any]) -> dict[str, Any]:
 def update_reply_to(session: Session, job_id: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """Read-modify-write job.reply_to under the row's write lock (PostgreSQL row lock; SQLite
     database write lock). The caller commits."""
-    session.execute(update(Job).where(Job.id == job_id).values(reply_to=Job.reply_to))  # take the lock
-    current = session.scalar(select(Job.reply_to).where(Job.id == job_id).execution_options(populate_existing=True))
+    session.execute(update(Job).where(col(Job.id) == job_id).values(reply_to=Job.reply_to))  # take the lock
+    current = session.scalar(select(col(Job.reply_to)).where(col(Job.id) == job_id)
+                             .execution_options(populate_existing=True))
     new = copy.deepcopy(current or {})
     change(new)
-    session.execute(update(Job).where(Job.id == job_id).values(reply_to=new))
+    session.execute(update(Job).where(col(Job.id) == job_id).values(reply_to=new))
     return new
 
 
@@ -47,7 +48,7 @@ def lock_principal(session: Session, principal_id: str) -> None:
     """Serialise one person's Slack job creation (dedupe check, then insert)."""
     from services.store.models import Principal
 
-    session.execute(update(Principal).where(Principal.id == principal_id).values(email=Principal.email))
+    session.execute(update(Principal).where(col(Principal.id) == principal_id).values(email=Principal.email))
 
 
 _STRIPES = [threading.Lock() for _ in range(64)]

@@ -20,9 +20,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, col, select
 
-from services.agent.builtins import ASK_USER
 from services.config import get_settings
 from services.jobs import notify
+from services.jobs.tool_names import ASK_USER
 from services.jobs.transcript import unanswered_calls
 from services.policy import is_approver, named_approvers
 from services.slackapp import blocks as b
@@ -47,6 +47,7 @@ STEP_TEXT = {
 def sync_job(job_id: str) -> str:
     if not notify.enabled():
         return "disabled"
+    again: float | None
     with notify_lock(job_id) as got:
         if not got:
             again, outcome = BUSY_RETRY_S, "busy"
@@ -66,13 +67,15 @@ def sync_job(job_id: str) -> str:
 
 
 class Syncer:
+    _dms: list[str]  # who gets approvals as DMs, once worked out (_dm_recipients)
+
     def __init__(self, session: Session, job: Job, client: WebClient):
         self.s, self.job, self.client = session, job, client
         self.reply = dict(job.reply_to or {})
         self.state = slack_state(job.reply_to)
         self.top: dict[str, Any] = {}  # top-level reply_to keys to set (ts, channel)
         self.again: Optional[float] = None
-        self.requester = session.get(Principal, job.principal_id)
+        self.requester = session.get_one(Principal, job.principal_id)
         self.mention = b.who(self.reply.get("user") or self.requester.slack_user_id,
                              self.requester.name or self.requester.email)
 
@@ -212,7 +215,7 @@ class Syncer:
         organisation's named approvers when the requester is not one of them."""
         if hasattr(self, "_dms"):
             return self._dms
-        org = self.s.get(Organisation, self.job.org_id)
+        org = self.s.get_one(Organisation, self.job.org_id)
         named = named_approvers(org)
         people: list[Principal] = []
         if self.job.source != "slack":
@@ -220,7 +223,7 @@ class Syncer:
         if named and not is_approver(org, self.requester):
             people += self.s.exec(select(Principal).where(Principal.org_id == org.id,
                                                           col(Principal.email).in_(sorted(named)))).all()
-        ids = []
+        ids: list[str] = []
         for person in people:
             slack_id = person.slack_user_id or self._lookup(person.email)
             if slack_id and slack_id not in ids:

@@ -3,6 +3,8 @@ decisions (approve; edit and approve; reject with a reason; respond with feedbac
 carries the args_hash the page showed: if the action changed since, the decision is refused."""
 from __future__ import annotations
 
+from typing import cast
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
@@ -14,7 +16,7 @@ from services.api.errors import status_of
 from services.api.web.forms import apply_errors, form_fields, read_form, validate
 from services.api.web.templating import flash, page
 from services.api.web.views import action_view
-from services.approvals.service import decide
+from services.approvals.service import Decision, decide
 from services.errors import Invalid, WorkmodeError
 from services.policy import may_decide
 from services.store.models import Action, ActionStatus, Job, Organisation, Principal
@@ -28,7 +30,7 @@ def _page(request: Request, db: Session, me: Principal, action: Action, job: Job
     ref = job_tools(org).get(action.tool)
     if fields is None and ref is not None:
         fields = form_fields(ref.tool.json_schema(), action.arguments)
-    can = action.status == ActionStatus.pending and may_decide(db.get(Organisation, job.org_id), job, me)
+    can = action.status == ActionStatus.pending and may_decide(db.get_one(Organisation, job.org_id), job, me)
     return page(request, "approval.html", {
         "a": action, "job": job, "view": action_view(db, action, job, me), "fields": fields or [],
         "requester": db.get(Principal, job.principal_id), "decider": db.get(Principal, action.decided_by or ""),
@@ -61,7 +63,8 @@ def decide_form(action_id: str, request: Request, me: WebUser, db: DbDep, form: 
         if ref.tool.args_model.model_validate(arguments).model_dump(mode="json") == action.arguments:
             decision, arguments = "approve", None  # nothing changed: a plain approval
     try:
-        decide(session=db, action_id=action.id, actor=me, decision=decision, shown_hash=shown_hash,
+        # Any word the form sent: decide() refuses one it does not know (InvalidDecision, shown on the page).
+        decide(session=db, action_id=action.id, actor=me, decision=cast(Decision, decision), shown_hash=shown_hash,
                arguments=arguments, reason=str(form.get("reason") or "") or None,
                feedback=str(form.get("feedback") or "") or None)
         db.commit()

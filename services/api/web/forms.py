@@ -115,7 +115,7 @@ def read_form(fields: list[FormField], form: Mapping[str, Any]) -> tuple[dict[st
         else:
             try:
                 args[f.name] = json.loads(text)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 errors[f.name] = f"not valid JSON ({exc.msg} at line {exc.lineno})"
     return args, errors
 

@@ -83,7 +83,8 @@ def batch(request: Request, me: WebUser, db: DbDep, form: FormDep) -> Response:
         for value in picked:
             action_id, shown_hash = value.split(":", 1)
             try:
-                decide(session=db, action_id=action_id, actor=me, decision=decision, shown_hash=shown_hash,
+                decide(session=db, action_id=action_id, actor=me, shown_hash=shown_hash,
+                       decision="approve" if decision == "approve" else "reject",
                        reason=reason or None)
                 db.commit()
                 done += 1

@@ -86,7 +86,7 @@ def action_view(db: Session, action: Action, job: Job, viewer: Principal) -> Act
         safe = sanitize_email_html(str(p["body_html"]))
         view.body_html, view.blocked_images = safe.html, safe.blocked_images
     if view.kind == "event":
-        requester = db.get(Principal, job.principal_id)
+        requester = db.get_one(Principal, job.principal_id)
         view.times = event_times(action, requester, viewer)
         for t in view.times:  # shown (better) as times; keep other fields
             fields.pop({"Starts": "Start", "Ends": "End"}[t.label], None)
