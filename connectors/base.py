@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Optional, Protocol
+from typing import Any, Literal, Optional, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError

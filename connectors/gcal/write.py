@@ -14,7 +14,12 @@ from connectors.gcal.common import MARK_CREATED, MARK_LAST, event_id_for, privat
 from connectors.google.auth import GoogleSession
 from connectors.google.errors import Conflict
 from connectors.shapes.calendar import (
-    CancelArgs, CreateArgs, UpdateArgs, cancel_preview, create_preview, update_preview,
+    CancelArgs,
+    CreateArgs,
+    UpdateArgs,
+    cancel_preview,
+    create_preview,
+    update_preview,
 )
 
 FIELDS = ("summary", "start", "end", "attendees", "description", "location")

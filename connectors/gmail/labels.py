@@ -34,7 +34,7 @@ class Labels:
         if wanted.upper() in FIXED:
             raise ToolError(f"label {wanted.upper()} cannot be added or removed")
         for lab in self.by_id.values():
-            if lab["id"] == wanted or lab["id"] == wanted.upper() and lab.get("type") == "system":
+            if lab["id"] == wanted or (lab["id"] == wanted.upper() and lab.get("type") == "system"):
                 return lab["id"]
         for lab in self.by_id.values():
             if lab.get("name", "").lower() == wanted.lower():

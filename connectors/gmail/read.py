@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
@@ -29,7 +29,7 @@ def sender(hdrs: dict[str, str]) -> str:
 
 def when(msg: dict[str, Any], tz: str) -> str:
     ms = int(msg.get("internalDate") or 0)
-    return local_iso(datetime.fromtimestamp(ms / 1000, timezone.utc), tz)
+    return local_iso(datetime.fromtimestamp(ms / 1000, UTC), tz)
 
 
 def summary(msg: dict[str, Any], labels: Labels, tz: str) -> dict[str, Any]:
@@ -73,7 +73,8 @@ def _message(msg: dict[str, Any], labels: Labels, me: str, tz: str) -> dict[str,
 
 
 def _images(g: GoogleSession, messages: list[dict[str, Any]]) -> tuple[list[dict], list[str]]:
-    images, notes = [], []
+    images: list[dict] = []
+    notes: list[str] = []
     for m in messages:
         for att in m["attachments"]:
             if not att.get("image") or not att.get("attachment_id"):

@@ -12,7 +12,14 @@ from connectors.gmail.compose import ACTION_HEADER, build, marker_message_id, ra
 from connectors.gmail.labels import Labels
 from connectors.google.auth import GoogleSession
 from connectors.shapes.mail import (
-    ArchiveArgs, DraftArgs, LabelArgs, SendArgs, archive_preview, draft_preview, labels_preview, reply_subject,
+    ArchiveArgs,
+    DraftArgs,
+    LabelArgs,
+    SendArgs,
+    archive_preview,
+    draft_preview,
+    labels_preview,
+    reply_subject,
     send_preview,
 )
 

@@ -8,7 +8,7 @@ ReconnectRequired with the link to reconnect.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Optional
 
 from google.oauth2.credentials import Credentials
@@ -25,7 +25,7 @@ def _naive_utc(value: Optional[str]) -> Optional[datetime]:
     if not value:
         return None
     dt = datetime.fromisoformat(value)
-    return dt.astimezone(timezone.utc).replace(tzinfo=None) if dt.tzinfo else dt
+    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
 
 
 def credentials_from_secret(secret: dict[str, Any], cfg: GoogleConfig) -> Credentials:
@@ -37,7 +37,7 @@ def credentials_from_secret(secret: dict[str, Any], cfg: GoogleConfig) -> Creden
 
 
 def secret_from_credentials(creds: Credentials, base: dict[str, Any]) -> dict[str, Any]:
-    expiry = creds.expiry.replace(tzinfo=timezone.utc).isoformat() if creds.expiry else None
+    expiry = creds.expiry.replace(tzinfo=UTC).isoformat() if creds.expiry else None
     return {**base, "token": creds.token, "refresh_token": creds.refresh_token or base.get("refresh_token"),
             "expiry": expiry}
 

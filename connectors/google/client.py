@@ -4,7 +4,7 @@ the configured Google hosts."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +36,7 @@ class PinnedHttp(httplib2.Http):
                                connection_type=connection_type)
 
 
-@lru_cache(maxsize=None)
+@cache
 def discovery_document(api: str) -> dict[str, Any]:
     path = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / DOCUMENTS[api]
     return json.loads(path.read_text(encoding="utf-8"))

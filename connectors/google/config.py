@@ -65,7 +65,7 @@ def google_config(settings: Settings | None = None) -> GoogleConfig:
     redirect = s.google_redirect_url or public + CALLBACK_PATH
     if s.google_api_base_url:
         base = checked_base_url("WORKMODE_GOOGLE_API_BASE_URL", s.google_api_base_url) + "/"
-        roots = {api: base for api in API_ROOTS}
+        roots = dict.fromkeys(API_ROOTS, base)
         auth, token, revoke = base + "o/oauth2/v2/auth", base + "token", base + "revoke"
     else:
         roots, auth, token, revoke = dict(API_ROOTS), AUTH_URL, TOKEN_URL, REVOKE_URL

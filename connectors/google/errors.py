@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import email.utils
 import json
-import socket
 import time
-from typing import Any, Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
+from typing import Any, Optional
 
 import httplib2
 from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.errors import HttpError
 
 from connectors.base import (
-    NotFound, NotPermitted, RateLimited, ReconnectRequired, ToolError, TransientError,
+    NotFound,
+    NotPermitted,
+    RateLimited,
+    ReconnectRequired,
+    ToolError,
+    TransientError,
 )
 
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded",
@@ -103,7 +108,7 @@ def call(request: Any, *, what: str, connect_url: str) -> dict:
         raise map_http_error(exc, what=what, connect_url=connect_url) from exc
     except RefreshError as exc:
         raise map_refresh_error(exc, connect_url=connect_url) from exc
-    except (TransportError, TimeoutError, socket.timeout, ConnectionError, httplib2.HttpLib2Error, OSError) as exc:
+    except (TransportError, TimeoutError, ConnectionError, httplib2.HttpLib2Error, OSError) as exc:
         raise TransientError(f"could not reach Google for {what}: {type(exc).__name__}: {exc}") from exc
 
 

@@ -7,17 +7,26 @@ other origin is refused before it leaves the process (redirects included).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import requests
 from jira import JIRA, JIRAError
+from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
-from connectors.base import (NotFound, NotPermitted, RateLimited, ReconnectRequired, ToolContext, ToolError,
-                             TransientError)
+from connectors.base import (
+    NotFound,
+    NotPermitted,
+    RateLimited,
+    ReconnectRequired,
+    ToolContext,
+    ToolError,
+    TransientError,
+)
 from connectors.jira.config import JiraConfig, load_config
 from services.store.models import utcnow
 
@@ -31,9 +40,9 @@ class _Refuse(HTTPAdapter):
         super().__init__()
         self.allowed = allowed
 
-    def send(self, request, **kwargs):  # noqa: ANN001 - requests' signature
-        raise NotPermitted(f"refused to contact {request.url.split('?')[0]}: the Jira connector only talks to "
-                           f"{self.allowed}")
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
+        url = (request.url or "").split("?")[0]  # a prepared request always has its URL
+        raise NotPermitted(f"refused to contact {url}: the Jira connector only talks to {self.allowed}")
 
 
 @dataclass
@@ -59,9 +68,12 @@ def build(config: JiraConfig) -> Jira:
     secret = None
     kwargs: dict[str, Any] = {}
     if config.auth == "basic":
+        assert config.api_token is not None  # auth is "basic" only when the API token is set
         kwargs["basic_auth"] = (config.email, config.api_token.get_secret_value())
     else:  # PAT (Data Center) and OAuth 2.0 access tokens are both Bearer tokens
-        secret = (config.pat if config.auth == "pat" else config.oauth_token).get_secret_value()
+        token = config.pat if config.auth == "pat" else config.oauth_token
+        assert token is not None  # JiraConfig._one_way_in: exactly one secret is set, and auth names it
+        secret = token.get_secret_value()
         kwargs["token_auth"] = secret
     api = JIRA(server=config.url, max_retries=0, timeout=config.timeout_s, get_server_info=False,
                options={"check_update": False}, logging=False, **kwargs)

@@ -37,7 +37,7 @@ class JiraConfig(BaseModel):
         return v.strip().rstrip("/")
 
     @model_validator(mode="after")
-    def _one_way_in(self) -> "JiraConfig":
+    def _one_way_in(self) -> JiraConfig:
         given = [k for k in ("api_token", "pat", "oauth_token") if _has(getattr(self, k))]
         if len(given) != 1:
             raise ValueError("Jira needs exactly one of: email + API token (Cloud), a personal access token "

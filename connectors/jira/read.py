@@ -29,7 +29,9 @@ def person(user: Optional[dict]) -> Optional[str]:
 
 
 def is_me(ctx: ToolContext, user: Optional[dict]) -> bool:
-    return bool(user) and (user.get("emailAddress") or "").lower() == ctx.principal_email.lower()
+    if not user:
+        return False
+    return (user.get("emailAddress") or "").lower() == ctx.principal_email.lower()
 
 
 def local_time(value: Optional[str], tz: str) -> Optional[str]:
@@ -43,7 +45,7 @@ def local_time(value: Optional[str], tz: str) -> Optional[str]:
 
 def issue_summary(raw: dict, tz: str) -> dict:
     f = raw.get("fields") or {}
-    name = lambda v: (v or {}).get("name")  # noqa: E731
+    name = lambda v: (v or {}).get("name")  # noqa: E731  (a local one-liner)
     return {"key": raw["key"], "summary": f.get("summary"), "status": name(f.get("status")),
             "type": name(f.get("issuetype")), "priority": name(f.get("priority")),
             "assignee": person(f.get("assignee")), "reporter": person(f.get("reporter")),

@@ -7,7 +7,7 @@ transition itself. Assignment is idempotent and verified by reading the assignee
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from connectors.base import Preview, ToolContext, ToolError, ToolResult
 from connectors.jira.client import Jira, connect
@@ -114,8 +114,8 @@ AS = "the connected Jira account"
 
 
 def create_preview(a: CreateArgs) -> Preview:
-    fields = {"Project": a.project.upper(), "Type": a.issue_type, "Summary": a.summary, "Priority": a.priority,
-              "Assignee": a.assignee or "Unassigned", "Reporter": AS}
+    fields: dict[str, Any] = {"Project": a.project.upper(), "Type": a.issue_type, "Summary": a.summary,
+                              "Priority": a.priority, "Assignee": a.assignee or "Unassigned", "Reporter": AS}
     if a.labels:
         fields["Labels"] = list(a.labels)
     return Preview("ticket", f"Create {a.issue_type} in {a.project.upper()}: {a.summary}", fields, a.description)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Optional
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connectors.base import Connector, NotPermitted, ToolContext, ToolResult
 from connectors.common import check_emails, local_iso, org_principals, principal_by_email, window
@@ -15,8 +15,8 @@ from connectors.shapes.slots import describe, find_slots, merge_busy
 
 
 def events_between(ctx: ToolContext, lo: datetime, hi: datetime, email: Optional[str] = None) -> list[Event]:
-    q = select(Event).where(Event.org_id == ctx.org_id, Event.cancelled == False,  # noqa: E712
-                            Event.start < hi, Event.end > lo).order_by(Event.start, Event.id)
+    q = select(Event).where(Event.org_id == ctx.org_id, Event.cancelled == False,  # noqa: E712  (builds SQL: cancelled = false)
+                            Event.start < hi, Event.end > lo).order_by(col(Event.start), col(Event.id))
     rows = list(ctx.session.exec(q))
     return [e for e in rows if email is None or e.calendar == email or email in e.attendees]
 

@@ -8,7 +8,13 @@ from connectors.common import check_emails, local_iso, parse_time
 from connectors.sandbox.common import applied, replay, verify_effect
 from connectors.sandbox.models import SandboxEvent as Event
 from connectors.shapes.calendar import (
-    CancelArgs, CreateArgs, UpdateArgs, cancel_preview, create_preview, show_time, update_preview,
+    CancelArgs,
+    CreateArgs,
+    UpdateArgs,
+    cancel_preview,
+    create_preview,
+    show_time,
+    update_preview,
 )
 from services.store.models import utcnow
 

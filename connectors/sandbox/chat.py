@@ -3,21 +3,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from connectors.base import Connector, NotFound, NotPermitted, Preview, ToolContext, ToolError, ToolResult
 from connectors.common import org_principals
 from connectors.sandbox.common import applied, page_offset, replay, verify_effect
-from connectors.sandbox.models import SandboxChannel as Channel, SandboxChatMessage as ChatMsg
+from connectors.sandbox.models import SandboxChannel as Channel
+from connectors.sandbox.models import SandboxChatMessage as ChatMsg
 from connectors.shapes.chat import DmArgs, FindUserArgs, HistoryArgs, PostArgs, ThreadArgs
 from services.store.models import Principal, utcnow
 
 
 def make_ts(moment: datetime, after: Optional[str] = None) -> str:
     """Slack-style ts ('1732870000.000100'), strictly after `after` when given."""
-    micros = int(round(moment.timestamp() * 1_000_000))
+    micros = round(moment.timestamp() * 1_000_000)
     if after:
         secs, _, frac = after.partition(".")
         micros = max(micros, int(secs) * 1_000_000 + int(frac.ljust(6, "0")[:6]) + 1)
@@ -31,7 +32,7 @@ def channel_for(ctx: ToolContext, ref: str) -> Channel:
         ch = ctx.session.exec(
             select(Channel).where(Channel.org_id == ctx.org_id, Channel.name == name.lower())).first()
     if ch is None:
-        names = ctx.session.exec(select(Channel.name).where(Channel.org_id == ctx.org_id, Channel.is_dm == False))  # noqa: E712
+        names = ctx.session.exec(select(Channel.name).where(Channel.org_id == ctx.org_id, Channel.is_dm == False))  # noqa: E712  (builds SQL: is_dm = false)
         raise NotFound(f"no channel {ref!r}; channels: {', '.join('#' + n for n in names)}")
     if (ch.is_dm or ch.is_private) and ctx.principal_email not in ch.members:
         raise NotPermitted(f"you are not a member of {ref}")
@@ -40,7 +41,7 @@ def channel_for(ctx: ToolContext, ref: str) -> Channel:
 
 def _msg(m: ChatMsg, people: dict[str, Principal], replies: int = 0) -> dict:
     p = people.get(m.user)
-    out = {"ts": m.ts, "user": m.user, "user_id": p.slack_user_id if p else None,
+    out: dict[str, Any] = {"ts": m.ts, "user": m.user, "user_id": p.slack_user_id if p else None,
            "user_name": p.name if p else m.user, "text": m.text}
     if m.thread_ts:
         out["thread_ts"] = m.thread_ts
@@ -52,7 +53,7 @@ def _msg(m: ChatMsg, people: dict[str, Principal], replies: int = 0) -> dict:
 def slack_history(ctx: ToolContext, args: HistoryArgs) -> ToolResult:
     """Read a channel's recent messages (top level, newest first, with reply counts)."""
     ch = channel_for(ctx, args.channel)
-    rows = list(ctx.session.exec(select(ChatMsg).where(ChatMsg.channel_id == ch.id).order_by(ChatMsg.ts.desc())))
+    rows = list(ctx.session.exec(select(ChatMsg).where(ChatMsg.channel_id == ch.id).order_by(col(ChatMsg.ts).desc())))
     counts: dict[str, int] = {}
     for m in rows:
         if m.thread_ts and m.thread_ts != m.ts:

@@ -13,8 +13,15 @@ from connectors.sandbox.chat import make_ts
 from connectors.sandbox.fixture_data import CHANNELS, CHAT, DMS, LONDON, PEOPLE, TICKETS, WEEKLY, WORKFLOW
 from connectors.sandbox.fixture_mail import ALEX, THREADS
 from connectors.sandbox.models import (
-    SandboxChannel, SandboxChatMessage, SandboxComment, SandboxEvent, SandboxIssue, SandboxMailMessage,
-    SandboxMailThread, SandboxProject, SandboxTransition,
+    SandboxChannel,
+    SandboxChatMessage,
+    SandboxComment,
+    SandboxEvent,
+    SandboxIssue,
+    SandboxMailMessage,
+    SandboxMailThread,
+    SandboxProject,
+    SandboxTransition,
 )
 
 ZONES = {email: tz for email, _name, tz, _slack, _roles in PEOPLE}

@@ -58,7 +58,8 @@ WORKFLOW = [  # from status, transition name, to status
 # summary, type, status, assignee, reporter, priority, labels, created (days ago), description, comments
 TICKETS = [
     ("Set up staging log retention", "Task", "Done", SAM, ALEX, "Low", ["infra"], 40, "Keep 30 days of logs.", []),
-    ("Document the deploy runbook", "Task", "Done", PRIYA, ALEX, "Medium", ["docs"], 38, "", [(SAM, 30, "Reviewed, LGTM.")]),
+    ("Document the deploy runbook", "Task", "Done", PRIYA, ALEX, "Medium", ["docs"], 38, "",
+     [(SAM, 30, "Reviewed, LGTM.")]),
     ("Upgrade Postgres to 16 in staging", "Task", "Done", SAM, PRIYA, "Medium", ["infra", "db"], 35, "", []),
     ("Flaky test: test_invoice_totals", "Bug", "In Review", PRIYA, SAM, "Low", ["ci"], 30, "Fails 1 in 20 runs.", []),
     ("Clean up unused feature flags", "Task", "Done", ALEX, PRIYA, "Lowest", ["tech-debt"], 25, "", []),
@@ -81,7 +82,8 @@ TICKETS = [
     ("Queue-depth alerting for the sync worker", "Task", "To Do", SAM, ALEX, "High", ["monitoring", "postmortem"], 5,
      "Action item from the order sync postmortem: alert when the retry queue grows.", []),
     ("Rate limiting on the public API", "Story", "To Do", None, DANA, "Medium", ["api"], 4, "", []),
-    ("Globex order sync: retries exhausted", "Bug", "In Progress", SAM, ALEX, "Highest", ["customer", "globex", "incident"], 1,
+    ("Globex order sync: retries exhausted", "Bug", "In Progress", SAM, ALEX, "Highest",
+     ["customer", "globex", "incident"], 1,
      "Batches from 4471 fail with 'retries exhausted'. ~340 orders stuck.",
      [(SAM, 1, "Looks like the schema change from Monday; the worker rejects the new 'region' field."),
       (ALEX, 0, "Globex wants an ETA by 15:00 London.")]),

@@ -14,7 +14,8 @@ THREADS: list[dict] = [
         {"from": GLOBEX, "d": -1, "t": "08:12", "cc": ["support@northwind.example"], "labels": ["INBOX", "IMPORTANT"],
          "body": "Hi Alex,\n\nSince about 06:00 UTC none of our orders are reaching the fulfilment system. The "
                  "sync dashboard shows 'retries exhausted' for batch 4471 onwards. About 120 orders are stuck and "
-                 "our EU warehouse cannot ship.\n\nCan you look at this urgently?\n\nHannah Lee\nHead of Operations, Globex"},
+                 "our EU warehouse cannot ship.\n\nCan you look at this urgently?\n\n"
+                 "Hannah Lee\nHead of Operations, Globex"},
         {"from": ("Alex Morgan", ALEX), "to": ["ops@globex.example"], "cc": [SAM], "d": -1, "t": "09:05",
          "labels": ["SENT"],
          "body": "Hi Hannah,\n\nThanks for flagging. Sam on our side is on it (OPS-19). I'll send you an update "
@@ -109,7 +110,8 @@ THREADS: list[dict] = [
     ]},
     {"subject": "[JIRA] Sam Rivera mentioned you on OPS-19", "messages": [
         {"from": ("Jira", "jira@northwind.example"), "d": -1, "t": "08:40", "labels": ["INBOX", "UNREAD", "Jira"],
-         "body": "Sam Rivera mentioned you on OPS-19 'Globex order sync: retries exhausted': 'Looks like the schema change from Monday.'"},
+         "body": "Sam Rivera mentioned you on OPS-19 'Globex order sync: retries exhausted': "
+                 "'Looks like the schema change from Monday.'"},
     ]},
     {"subject": "[JIRA] Priya Shah commented on OPS-7", "messages": [
         {"from": ("Jira", "jira@northwind.example"), "d": -2, "t": "12:05", "labels": ["INBOX", "Jira"],
@@ -126,7 +128,8 @@ THREADS: list[dict] = [
     ]},
     {"subject": "Team lunch Friday 12:30", "messages": [
         {"from": ("Priya Shah", PRIYA), "to": [ALEX, "london@northwind.example"], "d": -2, "t": "09:00",
-         "labels": ["INBOX"], "body": "London folks: team lunch on Friday at 12:30, Dishoom Shoreditch. Reply if you can't make it."},
+         "labels": ["INBOX"],
+         "body": "London folks: team lunch on Friday at 12:30, Dishoom Shoreditch. Reply if you can't make it."},
     ]},
     {"subject": "Globex incident — internal status", "messages": [
         {"from": ("Alex Morgan", ALEX), "to": [DANA, SAM, PRIYA], "d": -1, "t": "10:00", "labels": ["SENT"],
@@ -135,7 +138,8 @@ THREADS: list[dict] = [
     ]},
     {"subject": "Feature request: SAML SSO", "messages": [
         {"from": ("Lena Vogel", "it@umbrella.example"), "d": -3, "t": "14:45", "labels": ["INBOX"],
-         "body": "Hi, we're evaluating Northwind for 300 users. SAML SSO with Okta is a must for us. Is it on your roadmap?"},
+         "body": "Hi, we're evaluating Northwind for 300 users. SAML SSO with Okta is a must for us. "
+                 "Is it on your roadmap?"},
     ]},
     {"subject": "Expense report approved", "messages": [
         {"from": ("Northwind Finance", "finance@northwind.example"), "d": -4, "t": "11:00", "labels": ["INBOX"],

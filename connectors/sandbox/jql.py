@@ -9,8 +9,9 @@ description, text, created, updated.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from connectors.base import ToolError
 from connectors.common import parse_time
@@ -134,20 +135,22 @@ class _Parser:
             return lambda issue, _t: _equals(issue, field, value) != (op == "!=")
         if op in ("~", "!~"):
             needle = str(value or "").lower()
-            get = (lambda issue, text: text) if field == "text" else (lambda issue, _t: str(getattr(issue, field)).lower())
+            get = ((lambda issue, text: text) if field == "text"
+                   else (lambda issue, _t: str(getattr(issue, field)).lower()))
             return lambda issue, text: (needle in get(issue, text)) != (op == "!~")
         if op in (">", ">=", "<", "<=") and field in ("created", "updated", "priority"):
             return self.compare(field, op, value)
         raise ToolError(f"JQL: operator {op!r} is not supported for {name}")
 
     def compare(self, field: str, op: str, value: Any) -> Matcher:
+        rank: int | datetime
         if field == "priority":
             rank = _rank(value)
-            key: Callable[[Any], Any] = lambda issue: _rank(issue.priority)  # noqa: E731
+            key: Callable[[Any], Any] = lambda issue: _rank(issue.priority)  # noqa: E731  (one-line key chosen by branch)
         else:
             m = _RELATIVE.match(str(value))
             rank = self.now + int(m.group(1)) * _UNITS[m.group(2)] if m else parse_time(str(value), self.tz, field)
-            key = lambda issue: getattr(issue, field)  # noqa: E731
+            key = lambda issue: getattr(issue, field)  # noqa: E731  (one-line key chosen by branch)
         ops = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
         return lambda issue, _t: ops[op](key(issue), rank)
 
@@ -164,7 +167,7 @@ def _empty(issue: Any, field: str) -> bool:
 
 
 def _equals(issue: Any, field: str, value: Any) -> bool:
-    have = getattr(issue, field) if field != "text" else None
+    have: Any = getattr(issue, field) if field != "text" else None
     if value is None:
         return not have
     if field == "labels":

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connectors.base import Connector, NotFound, ToolContext, ToolError, ToolResult
 from connectors.common import local_iso, parse_time
 from connectors.sandbox.common import page_offset
+from connectors.sandbox.models import SandboxMailMessage as Msg
+from connectors.sandbox.models import SandboxMailThread as Thread
 from connectors.shapes.mail import NoArgs, SearchArgs, ThreadArgs
-from connectors.sandbox.models import SandboxMailMessage as Msg, SandboxMailThread as Thread
 from services.store.models import utcnow
 
 SYSTEM_LABELS = ["INBOX", "UNREAD", "SENT", "DRAFT", "IMPORTANT", "STARRED", "SPAM", "TRASH"]
@@ -33,7 +35,7 @@ def _summary(m: Msg, tz: str) -> dict:
 def _predicate(key: str, value: str, ctx: ToolContext, now: datetime):
     v, me = value.lower(), ctx.principal_email
     who = me if v == "me" else v
-    labels = lambda m: {x.lower().replace(" ", "-") for x in m.labels}  # noqa: E731
+    labels = lambda m: {x.lower().replace(" ", "-") for x in m.labels}  # noqa: E731  (a local helper the predicates close over)
     if key == "from":
         return lambda m: who in m.from_addr.lower() or who in m.from_name.lower()
     if key in ("to", "cc", "bcc"):
@@ -65,8 +67,17 @@ def _text(m: Msg) -> str:
     return " ".join([m.subject, m.body, m.from_addr, m.from_name, *m.to_addrs, *m.cc_addrs]).lower()
 
 
+def _mentions(term: str) -> Callable[[Msg], bool]:
+    return lambda m: term in _text(m)
+
+
+def _negated(pred: Callable[[Msg], bool]) -> Callable[[Msg], bool]:
+    return lambda m: not pred(m)
+
+
 def _compile(query: str, ctx: ToolContext, now: datetime):
-    preds, scoped = [], False
+    preds: list[Callable[[Msg], bool]] = []
+    scoped = False
     for neg, key, qval, val, phrase, word in _TOKEN.findall(query or ""):
         if key:
             key = key.lower()
@@ -74,8 +85,8 @@ def _compile(query: str, ctx: ToolContext, now: datetime):
             pred = _predicate(key, qval or val, ctx, now)
         else:
             term = (phrase or word).lower()
-            pred = lambda m, t=term: t in _text(m)  # noqa: E731
-        preds.append((lambda m, p=pred: not p(m)) if neg else pred)
+            pred = _mentions(term)
+        preds.append(_negated(pred) if neg else pred)
     if not scoped:
         preds.append(lambda m: not {"TRASH", "SPAM"} & set(m.labels))
     return lambda m: all(p(m) for p in preds)
@@ -83,14 +94,14 @@ def _compile(query: str, ctx: ToolContext, now: datetime):
 
 def _mailbox(ctx: ToolContext):
     q = select(Msg).where(Msg.org_id == ctx.org_id, Msg.owner == ctx.principal_email)
-    return list(ctx.session.exec(q.order_by(Msg.date.desc(), Msg.id)))
+    return list(ctx.session.exec(q.order_by(col(Msg.date).desc(), col(Msg.id))))
 
 
 def _thread(ctx: ToolContext, thread_id: str) -> tuple[Thread, list[Msg]]:
     thread = ctx.session.get(Thread, thread_id)
     if thread is None or thread.org_id != ctx.org_id or thread.owner != ctx.principal_email:
         raise NotFound(f"no thread {thread_id!r} in your mailbox; use gmail_search to find thread ids")
-    msgs = ctx.session.exec(select(Msg).where(Msg.thread_id == thread.id).order_by(Msg.date, Msg.id))
+    msgs = ctx.session.exec(select(Msg).where(Msg.thread_id == thread.id).order_by(col(Msg.date), col(Msg.id)))
     return thread, list(msgs)
 
 

@@ -3,15 +3,23 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connectors.base import Connector, ToolContext, ToolError, ToolResult
 from connectors.common import check_emails, org_principals
 from connectors.sandbox.common import applied, replay, verify_effect
 from connectors.sandbox.mail import SYSTEM_LABELS, _thread
-from connectors.sandbox.models import SandboxMailMessage as Msg, SandboxMailThread as Thread
+from connectors.sandbox.models import SandboxMailMessage as Msg
+from connectors.sandbox.models import SandboxMailThread as Thread
 from connectors.shapes.mail import (
-    ArchiveArgs, DraftArgs, LabelArgs, SendArgs, archive_preview, draft_preview, labels_preview, reply_subject,
+    ArchiveArgs,
+    DraftArgs,
+    LabelArgs,
+    SendArgs,
+    archive_preview,
+    draft_preview,
+    labels_preview,
+    reply_subject,
     send_preview,
 )
 from services.store.models import utcnow
@@ -56,7 +64,7 @@ def _deliver(ctx: ToolContext, sent: Msg, people: dict) -> None:
         thread = None
         if sent.in_reply_to:
             prior = ctx.session.exec(select(Msg).where(
-                Msg.org_id == ctx.org_id, Msg.owner == rcpt, Msg.message_id.in_(sent.references))).first()
+                Msg.org_id == ctx.org_id, Msg.owner == rcpt, col(Msg.message_id).in_(sent.references))).first()
             thread = ctx.session.get(Thread, prior.thread_id) if prior else None
         if thread is None:
             thread = Thread(org_id=ctx.org_id, owner=rcpt, subject=sent.subject)

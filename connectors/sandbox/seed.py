@@ -12,7 +12,7 @@ People (DEMO_EMAIL is the demo user):
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Optional
 
 from sqlmodel import Session, select
@@ -37,7 +37,7 @@ def seed_workspace(session: Session, *, now: Optional[datetime] = None) -> Organ
         return existing
     now = now or utcnow()
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
 
     org = Organisation(name=ORG_NAME, domains=list(ORG_DOMAINS),
                        policy={"approvers": [email for email, *_rest, roles in PEOPLE if "approver" in roles]})

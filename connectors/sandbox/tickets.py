@@ -1,12 +1,13 @@
 """Sandbox issue tracker, read side: the Jira tools jira_search (JQL subset) and jira_get_issue."""
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from connectors.base import Connector, NotFound, ToolContext, ToolResult
 from connectors.common import local_iso
 from connectors.sandbox.jql import compile_jql, sort_key
-from connectors.sandbox.models import SandboxComment as Comment, SandboxIssue as Issue
+from connectors.sandbox.models import SandboxComment as Comment
+from connectors.sandbox.models import SandboxIssue as Issue
 from connectors.sandbox.models import SandboxTransition as Transition
 from connectors.shapes.tickets import GetArgs, SearchArgs
 from services.store.models import utcnow
@@ -28,12 +29,13 @@ def get_issue(ctx: ToolContext, key: str) -> Issue:
 
 def comments_of(ctx: ToolContext, issue: Issue) -> list[Comment]:
     return list(ctx.session.exec(select(Comment).where(Comment.issue_id == issue.id)
-                                 .order_by(Comment.created, Comment.id)))
+                                 .order_by(col(Comment.created), col(Comment.id))))
 
 
 def transitions_of(ctx: ToolContext, issue: Issue) -> list[Transition]:
     return list(ctx.session.exec(select(Transition).where(
-        Transition.project_id == issue.project_id, Transition.from_status == issue.status).order_by(Transition.id)))
+        Transition.project_id == issue.project_id, Transition.from_status == issue.status)
+        .order_by(col(Transition.id))))
 
 
 def jira_search(ctx: ToolContext, args: SearchArgs) -> ToolResult:

@@ -1,12 +1,16 @@
 """Sandbox issue tracker, write side: create issues, comment, transition, assign."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import select
 
 from connectors.base import Connector, NotFound, Preview, ToolContext, ToolError, ToolResult
 from connectors.common import principal_by_email
 from connectors.sandbox.common import applied, replay, verify_effect
-from connectors.sandbox.models import SandboxComment as Comment, SandboxIssue as Issue, SandboxProject as Project
+from connectors.sandbox.models import SandboxComment as Comment
+from connectors.sandbox.models import SandboxIssue as Issue
+from connectors.sandbox.models import SandboxProject as Project
 from connectors.sandbox.tickets import get_issue, transitions_of
 from connectors.shapes.tickets import AssignArgs, CommentArgs, CreateArgs, TransitionArgs
 from services.store.models import utcnow
@@ -88,8 +92,9 @@ def jira_assign(ctx: ToolContext, args: AssignArgs) -> ToolResult:
 
 
 def _create_preview(a: CreateArgs) -> Preview:
-    fields = {"Project": a.project.upper(), "Type": a.issue_type, "Summary": a.summary, "Priority": a.priority,
-              "Assignee": a.assignee or "Unassigned", "Reporter": "me (the requester)"}
+    fields: dict[str, Any] = {"Project": a.project.upper(), "Type": a.issue_type, "Summary": a.summary,
+                              "Priority": a.priority, "Assignee": a.assignee or "Unassigned",
+                              "Reporter": "me (the requester)"}
     if a.labels:
         fields["Labels"] = list(a.labels)
     return Preview("ticket", f"Create {a.issue_type} in {a.project.upper()}: {a.summary}", fields, a.description)

@@ -13,7 +13,8 @@ from connectors.base import Preview
 # ---------------------------------------------------------------- reads
 class ListArgs(BaseModel):
     calendar: Optional[str] = Field(None, description="Calendar owner's email; omit for your own calendar.")
-    time_min: Optional[str] = Field(None, description="ISO 8601 start of the range (default now). Naive = your time zone.")
+    time_min: Optional[str] = Field(None, description="ISO 8601 start of the range (default now). "
+                                                      "Naive = your time zone.")
     time_max: Optional[str] = Field(None, description="ISO 8601 end of the range (default 7 days after time_min).")
     max_results: int = Field(50, ge=1, le=250, description="Events per page.")
     page_token: Optional[str] = Field(None, description="next_page_token from a previous call.")
@@ -92,4 +93,5 @@ def update_preview(a: UpdateArgs) -> Preview:
 
 
 def cancel_preview(a: CancelArgs) -> Preview:
-    return Preview("event", f"Cancel event {a.event_id}", {"Event": a.event_id, "Change": "cancelled; attendees are told"})
+    return Preview("event", f"Cancel event {a.event_id}",
+                   {"Event": a.event_id, "Change": "cancelled; attendees are told"})

@@ -24,9 +24,12 @@ def reply_subject(subject: str, thread_id: Optional[str]) -> str:
 
 # ---------------------------------------------------------------- reads
 class SearchArgs(BaseModel):
-    query: str = Field("", description='Gmail search, e.g. \'from:ops@globex.example is:unread newer_than:7d "order sync"\'. '
-                       "Operators: from: to: cc: subject: label: in:inbox|sent|drafts|anywhere is:unread|read|important "
-                       "newer_than:Nd older_than:Nd after:YYYY/MM/DD before:YYYY/MM/DD, -negation, quoted phrases, words.")
+    query: str = Field("", description='Gmail search, e.g. '
+                       '\'from:ops@globex.example is:unread newer_than:7d "order sync"\'. '
+                       "Operators: from: to: cc: subject: label: in:inbox|sent|drafts|anywhere "
+                       "is:unread|read|important "
+                       "newer_than:Nd older_than:Nd after:YYYY/MM/DD before:YYYY/MM/DD, "
+                       "-negation, quoted phrases, words.")
     max_results: int = Field(20, ge=1, le=100, description="Messages per page (1-100).")
     page_token: Optional[str] = Field(None, description="next_page_token from a previous call, for the next page.")
 

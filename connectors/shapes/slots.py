@@ -8,9 +8,10 @@ quarter-hours in every zone whose offset is a multiple of 15 minutes (all of the
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Iterable, Mapping, Optional
+from typing import Optional
 from zoneinfo import ZoneInfo
 
 Interval = tuple[datetime, datetime]

@@ -6,17 +6,24 @@ retry of a post that timed out could post twice. It only ever calls `base_url` +
 from __future__ import annotations
 
 import http.client
-import socket
 import urllib.error
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Optional
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from connectors.base import (NotFound, NotPermitted, RateLimited, ReconnectRequired, ToolContext, ToolError,
-                             TransientError)
+from connectors.base import (
+    NotFound,
+    NotPermitted,
+    RateLimited,
+    ReconnectRequired,
+    ToolContext,
+    ToolError,
+    TransientError,
+)
 from connectors.slack.config import SlackConfig, load_config
 
 DEFAULT_RETRY_AFTER_S = 30.0
@@ -70,7 +77,7 @@ def translate_errors(config: SlackConfig) -> Iterator[None]:
         raise
     except SlackApiError as exc:
         raise _from_response(exc) from None
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
         raise TransientError(f"Slack at {config.base_url} did not answer ({type(exc).__name__})") from None
     except SlackClientError as exc:
         raise ToolError(f"Slack client error: {type(exc).__name__}") from None

@@ -3,7 +3,7 @@ side shares (channel by name, user by email). Messages others wrote are untruste
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
 
 from slack_sdk.errors import SlackApiError
 
@@ -27,7 +27,8 @@ def find_channel(slack: Slack, ref: str) -> dict:
     for _ in range(LIST_PAGES):
         page = slack.api.conversations_list(types="public_channel,private_channel", exclude_archived=True,
                                             limit=200, cursor=cursor)
-        for ch in page.get("channels", []):
+        channels: list[dict[str, Any]] = page.get("channels", [])
+        for ch in channels:
             if ch.get("name") == name.lower():
                 return ch
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
@@ -48,7 +49,8 @@ class People:
     """users.info, once per person per tool call."""
 
     def __init__(self, slack: Slack):
-        self.slack, self.known = slack, {}
+        self.slack = slack
+        self.known: dict[str, dict[str, Any]] = {}
 
     def __call__(self, user_id: Optional[str]) -> dict:
         if not user_id:
@@ -93,7 +95,8 @@ def slack_history(ctx: ToolContext, args: HistoryArgs) -> ToolResult:
         ch = find_channel(slack, args.channel)
         page = slack.api.conversations_history(channel=ch["id"], limit=args.limit, cursor=args.cursor or None)
         people = People(slack)
-        messages = [message(m, people) for m in page.get("messages", [])]
+        found: list[dict[str, Any]] = page.get("messages", [])
+        messages = [message(m, people) for m in found]
     cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
     data = {"channel": ch["id"], "name": ch.get("name"), "messages": messages,
             "has_more": bool(page.get("has_more")), "next_cursor": cursor}
@@ -105,7 +108,8 @@ def slack_thread(ctx: ToolContext, args: ThreadArgs) -> ToolResult:
     """Read a thread: the parent message and its replies, oldest first."""
     with connect(ctx) as slack:
         ch = find_channel(slack, args.channel)
-        raw, cursor = [], None
+        raw: list[dict[str, Any]] = []
+        cursor = None
         for _ in range(THREAD_PAGES):
             page = slack.api.conversations_replies(channel=ch["id"], ts=args.thread_ts, limit=200, cursor=cursor)
             raw.extend(page.get("messages", []))

@@ -5,8 +5,8 @@ so `verify` can find it after a crash by reading the conversation with include_a
 """
 from __future__ import annotations
 
-from datetime import timedelta, timezone
-from typing import Optional
+from datetime import UTC, timedelta
+from typing import Any, Optional
 
 from slack_sdk.errors import SlackApiError
 
@@ -66,7 +66,7 @@ def since(ctx: ToolContext, action_id: str) -> Optional[str]:
         return None
     created = action.created_at
     if created.tzinfo is None:  # SQLite hands back naive UTC
-        created = created.replace(tzinfo=timezone.utc)
+        created = created.replace(tzinfo=UTC)
     return f"{(created - CLOCK_SKEW).timestamp():.6f}"
 
 
@@ -74,10 +74,12 @@ def find_marked(slack: Slack, channel: str, action_id: str, thread_ts: Optional[
                 ) -> Optional[dict]:
     cursor = None
     for _ in range(SCAN_PAGES if oldest is None else 10_000):
-        common = {"channel": channel, "include_all_metadata": True, "limit": 200, "cursor": cursor, "oldest": oldest}
+        common: dict[str, Any] = {"channel": channel, "include_all_metadata": True, "limit": 200, "cursor": cursor,
+                                  "oldest": oldest}
         page = slack.api.conversations_replies(ts=thread_ts, **common) if thread_ts else \
             slack.api.conversations_history(**common)
-        for m in page.get("messages", []):
+        messages: list[dict[str, Any]] = page.get("messages", [])
+        for m in messages:
             meta = m.get("metadata") or {}
             if meta.get("event_type") == EVENT_TYPE and (meta.get("event_payload") or {}).get("action_id") == action_id:
                 return m

@@ -9,12 +9,12 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from services.api import errors, health, rest_approvals, rest_jobs, rest_tokens
 from services.api.deps import api_principal
+from services.api.metrics import metrics_router
 from services.api.security import RejectNul, SecurityHeaders
 from services.api.web import approval, auth, jobs, oidc, queue, settings_page
 from services.api.web.connect import make_router as connections_router
 from services.api.web.templating import render_error
 from services.config import get_settings
-from services.api.metrics import metrics_router
 from services.slackapp.http import router as slack_router
 
 STATIC = Path(__file__).resolve().parent / "static"

@@ -1,12 +1,14 @@
 """GET /metrics: this process's counters (services.metrics) plus gauges read at scrape time from
 the job store and the broker (not counted in code, so they are right after restarts and across any
-number of workers). Served by the API only: one small query per scrape, not one per worker. A source that cannot be read is reported as
-`workmode_metrics_source_up{source} 0`, and the scrape still succeeds."""
+number of workers). Served by the API only: one small query per scrape, not one per worker. A source
+that cannot be read is reported as `workmode_metrics_source_up{source} 0`, and the scrape still
+succeeds."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from prometheus_client import generate_latest
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
@@ -21,37 +23,37 @@ from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Job, JobStatus, utcnow
 
 if TYPE_CHECKING:
-    from redis import Redis
+    import redis
 
 log = logging.getLogger(__name__)
 
 # kombu's Redis transport keeps a queue's priority levels in extra lists: "<queue>\x06\x16<n>".
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-_redis_clients: dict[str, Redis] = {}
+_redis_clients: dict[str, redis.Redis] = {}
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value
 
 
 def store_families() -> list[GaugeMetricFamily]:
     with Session(get_engine()) as s:
-        jobs = dict(s.execute(select(col(Job.status), func.count()).group_by(Job.status)).all())
-        actions = dict(s.execute(select(col(Action.status), func.count()).group_by(Action.status)).all())
-        pending, oldest = s.execute(select(func.count(), func.min(Action.created_at))
+        jobs = dict(s.execute(select(col(Job.status), func.count()).group_by(col(Job.status))).tuples().all())
+        actions = dict(s.execute(select(col(Action.status), func.count()).group_by(col(Action.status))).tuples().all())
+        pending, oldest = s.execute(select(func.count(), func.min(col(Action.created_at)))
                                     .where(col(Action.status) == ActionStatus.pending)).one()
     job_g = GaugeMetricFamily("workmode_jobs", "Jobs in the store by status", labels=["status"])
-    for status in JobStatus:
-        job_g.add_metric([status.value], jobs.get(status.value, 0))
+    for job_status in JobStatus:
+        job_g.add_metric([job_status.value], jobs.get(job_status.value, 0))
     action_g = GaugeMetricFamily("workmode_actions", "Actions in the store by status", labels=["status"])
     for action_status in ActionStatus:
         action_g.add_metric([action_status.value], actions.get(action_status.value, 0))
-    oldest = _aware(oldest)
-    age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
+    oldest_at = _aware(oldest)
+    age = max(0.0, (utcnow() - oldest_at).total_seconds()) if oldest_at else 0.0
     return [
         job_g,
         action_g,
@@ -88,7 +90,8 @@ def broker_families() -> list[GaugeMetricFamily]:
 
 
 class StateCollector(Collector):
-    SOURCES = {"store": store_families, "broker": broker_families}
+    SOURCES: ClassVar[dict[str, Callable[[], list[GaugeMetricFamily]]]] = {
+        "store": store_families, "broker": broker_families}
 
     def collect(self):
         up = GaugeMetricFamily("workmode_metrics_source_up", "1 if the source could be read for this scrape",

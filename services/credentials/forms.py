@@ -35,6 +35,7 @@ class JiraConnect(BaseModel):
         if self.api_token:
             return {"url": self.url, "email": self.email.strip().lower(),
                     "api_token": self.api_token.get_secret_value()}
+        assert self.pat is not None  # _one: without an API token, a PAT was given
         return {"url": self.url, "pat": self.pat.get_secret_value()}
 
 

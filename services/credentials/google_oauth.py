@@ -10,7 +10,7 @@ pending record is consumed either way).
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Optional
 from urllib.parse import urlencode
 
@@ -91,13 +91,13 @@ def finish(*, session: Session, state: str, code: str = "", error: str = "",
         _revoke(cfg, tokens.get("refresh_token") or tokens["access_token"])
         raise OAuthError(f"you signed in to Google as {account}, but this Workmode account is "
                          f"{principal.email if principal else 'gone'}; sign in with that Google account")
-    previous = store.load(session=session, principal_id=principal_id, provider=PROVIDER) or {}
+    previous: dict[str, Any] = store.load(session=session, principal_id=principal_id, provider=PROVIDER) or {}
     refresh = tokens.get("refresh_token") or previous.get("refresh_token")
     if not refresh:
         raise OAuthError("Google returned no refresh token; remove Workmode at "
                          "https://myaccount.google.com/permissions and connect again")
     granted = sorted(set(str(tokens.get("scope", "")).split()))
-    expiry = datetime.now(timezone.utc) + timedelta(seconds=int(tokens.get("expires_in", 3600)))
+    expiry = datetime.now(UTC) + timedelta(seconds=int(tokens.get("expires_in", 3600)))
     store.save(session=session, principal_id=principal_id, provider=PROVIDER, secret={
         "refresh_token": refresh, "token": tokens["access_token"], "expiry": expiry.isoformat(),
         "scopes": granted, "account": account})

@@ -24,8 +24,15 @@ import httpx
 from sqlmodel import Session
 
 from connectors.jira.oauth import (  # noqa: F401  (the connect flow's names, re-exported for callers)
-    CALLBACK_PATH, CONNECT_PATH, PROVIDER, JiraNotConfigured, JiraOAuthConfig, expiry, jira_oauth_config,
-    token_request, why,
+    CALLBACK_PATH,
+    CONNECT_PATH,
+    PROVIDER,
+    JiraNotConfigured,
+    JiraOAuthConfig,
+    expiry,
+    jira_oauth_config,
+    token_request,
+    why,
 )
 from services.credentials import oauth_state
 from services.credentials import service as store

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.config import get_settings
 from services.credentials.crypto import CredentialError, decrypt, encrypt
@@ -72,6 +72,6 @@ def delete(*, session: Session, principal_id: str, provider: str) -> bool:
 def connections(*, session: Session, principal_id: str) -> list[dict[str, Any]]:
     """Which providers a principal has connected (no secrets), for pages and the CLI."""
     rows = session.exec(select(Credential).where(Credential.principal_id == principal_id,
-                                                 Credential.provider.in_(PROVIDERS)))
+                                                 col(Credential.provider).in_(PROVIDERS)))
     return [{"provider": r.provider, "connected_at": r.created_at, "updated_at": r.updated_at}
             for r in sorted(rows, key=lambda r: r.provider)]
