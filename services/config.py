@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     model_vision: bool = True
 
     @model_validator(mode="after")
-    def _secret_outside_development(self) -> "Settings":
+    def _secret_outside_development(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError(
                 "WORKMODE_SECRET_KEY must be set to a real secret when WORKMODE_ENVIRONMENT=production"

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from services.agent.reconnect import is_paused
 from services.approvals.execute import MAX_ATTEMPTS, release, settle, verify
 from services.approvals.service import expire_pending
-from services.agent.reconnect import is_paused
 from services.config import get_settings
 from services.jobs.dispatch import enqueue_advance, enqueue_execute
 from services.jobs.service import Superseded, finish, maybe_resume, requeue

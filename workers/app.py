@@ -2,10 +2,9 @@
 `services.broker`, with the task modules and the worker's /metrics signals registered."""
 from __future__ import annotations
 
-from services.broker import celery_app
-
-import workers.metrics  # noqa: F401  (a real worker serves /metrics on WORKMODE_METRICS_PORT)
-import workers.notify_tasks  # noqa: F401  (registers the notify task)
+import workers.metrics
+import workers.notify_tasks
 import workers.tasks  # noqa: F401  (registers the engine's tasks)
+from services.broker import celery_app
 
 __all__ = ["celery_app"]

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from connectors.base import RateLimited, ReconnectRequired, ToolContext, ToolError, ToolResult, TransientError, args_hash
+from connectors.base import (
+    RateLimited,
+    ReconnectRequired,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    TransientError,
+    args_hash,
+)
 from services.agent.builtins import ASK_USER, READ_MORE, UPDATE_PLAN
 from services.agent.prompt import truncate
 from services.agent.risk import risk_flags

@@ -4,7 +4,8 @@ content someone else wrote."""
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from connectors.base import Tool
 from services.store.models import Message, Organisation

@@ -6,7 +6,8 @@ request must carry the session's CSRF token, as a form field or the X-CSRF-Token
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Iterator, Optional
+from collections.abc import Iterator
+from typing import Annotated, Optional
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer

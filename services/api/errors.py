@@ -6,7 +6,8 @@ Conflict 409 (someone decided first, or the action changed), Unavailable 503. We
 same errors rendered as a page, by the renderer the app factory passes to `install`."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError

@@ -2,8 +2,9 @@
 reachable, each checked at the same time with a short timeout; 503 names the ones that failed."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
-from typing import Callable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import httpx
 from fastapi import APIRouter

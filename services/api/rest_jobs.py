@@ -8,8 +8,7 @@ from sqlmodel import col, select
 
 from services.api.access import jobs_page, visible_job
 from services.api.deps import ApiUser, DbDep
-from services.api.schemas import (ActionPublic, EventPublic, JobCreate, JobDetail, JobPublic, MessagePublic, Page,
-                                  page)
+from services.api.schemas import ActionPublic, EventPublic, JobCreate, JobDetail, JobPublic, MessagePublic, Page, page
 from services.jobs.service import cancel_job, create_job, job_actions, transcript
 from services.store.models import Event, JobStatus
 

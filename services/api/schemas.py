@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, Optional, TypeVar
+from typing import Annotated, Any, Generic, Literal, Optional, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from typing_extensions import Annotated
 
 from services.agent.risk import describe
 from services.store.models import Action, Event, Job, Message
@@ -79,7 +78,7 @@ class JobPublic(BaseModel):
     finished_at: Optional[datetime]
 
     @classmethod
-    def of(cls, job: Job) -> "JobPublic":
+    def of(cls, job: Job) -> JobPublic:
         usage = Usage(prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
                       total_tokens=job.total_tokens, model_turns=job.model_turns, steps=job.steps)
         return cls(**job.model_dump(include=set(cls.model_fields) - {"usage"}), usage=usage)
@@ -116,7 +115,7 @@ class ActionPublic(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, action: Action) -> "ActionPublic":
+    def of(cls, action: Action) -> ActionPublic:
         flags = [RiskFlag(kind=f.get("kind", "?"), field=f.get("field"), value=f.get("value"), source=f.get("source"),
                           description=describe(f)) for f in action.risk_flags]
         return cls(**action.model_dump(include=set(cls.model_fields) - {"risk_flags"}), risk_flags=flags)
@@ -134,7 +133,7 @@ class MessagePublic(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, m: Message) -> "MessagePublic":
+    def of(cls, m: Message) -> MessagePublic:
         return cls(**m.model_dump(include=set(cls.model_fields)))
 
 
@@ -147,7 +146,7 @@ class EventPublic(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, e: Event) -> "EventPublic":
+    def of(cls, e: Event) -> EventPublic:
         return cls(**e.model_dump(include=set(cls.model_fields)))
 
 

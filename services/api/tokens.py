@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Optional
 
 from sqlalchemy import update
@@ -135,6 +135,5 @@ def use_login_link(*, session: Session, token: str) -> Optional[Principal]:
 
 
 def _aware(dt):
-    from datetime import timezone
 
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -85,7 +85,7 @@ def execute_action(action_id: str) -> str:
             settle(session, action, ActionStatus.failed, error=f"{exc.kind}: {exc.message}")
             session.commit()
             return "failed"
-        except Exception as exc:  # noqa: BLE001 - unknown failure: ask the connector what happened
+        except Exception as exc:
             log.exception("action %s raised", action.id)
             return _after_unknown(session, action, f"{type(exc).__name__}: {exc}", retry=False)
         crash_point(EXECUTE_AFTER_CALL)

@@ -136,7 +136,8 @@ def connect_status(as_email: str | None) -> None:
 @click.argument("provider", type=click.Choice(["google", "jira", "slack"]))
 def connect_remove(as_email: str | None, provider: str) -> None:
     """Forget a connection (Google's grant is also revoked at Google)."""
-    from services.credentials import google_oauth, service as store
+    from services.credentials import google_oauth
+    from services.credentials import service as store
 
     with session() as s:
         me = _principal(s, as_email)

@@ -12,7 +12,8 @@ enqueues nothing pays nothing.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session

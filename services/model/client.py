@@ -35,7 +35,7 @@ from services.model.limiter import Limiter, get_limiter
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ToolCall", "ModelTurn", "ModelClient", "ModelError", "ModelUnavailable", "new_tool_call_id"]
+__all__ = ["ModelClient", "ModelError", "ModelTurn", "ModelUnavailable", "ToolCall", "new_tool_call_id"]
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 _RETRYABLE_STATUS = {408, 409, 425, 429}

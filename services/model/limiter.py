@@ -13,8 +13,8 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from services.config import Settings, get_settings
 from services.model.errors import ModelUnavailable

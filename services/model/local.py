@@ -106,7 +106,7 @@ class LocalModel:
         params.verbosity = -1  # quiet
         try:
             self._server = xllamacpp.Server(params)
-        except Exception as exc:  # noqa: BLE001 - surface as one clear error
+        except Exception as exc:
             raise LocalModelUnavailable(f"the local model server did not start: {exc}") from exc
         address = str(self._server.listening_address).rstrip("/")
         if not address.startswith("http"):

@@ -17,8 +17,9 @@ import os
 import shlex
 import shutil
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 ENV_PREFIX = "WORKMODE_VLLM_"
 DEFAULT_PRESET = "mistral-medium-4gpu"

@@ -62,7 +62,7 @@ def malformed(body: object) -> Optional[str]:
     return None
 
 
-def refuse_malformed(body, next, logger):  # noqa: A002 - bolt passes `next` by name
+def refuse_malformed(body, next, logger):
     problem = malformed(body)
     if problem:
         log.warning("malformed Slack payload: %s", problem)

@@ -3,8 +3,9 @@ its risk flags, and Approve / Edit / Reject; after a decision, who decided and w
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from services.agent.risk import describe

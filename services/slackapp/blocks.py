@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Optional
 
 from services.store.models import Job
 
@@ -43,8 +44,8 @@ def when(moment: Optional[datetime], fmt: str = "{date_short_pretty} at {time}")
     if moment is None:
         return ""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    fallback = moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        moment = moment.replace(tzinfo=UTC)
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{fmt}|{fallback}>"
 
 

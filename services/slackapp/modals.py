@@ -134,8 +134,8 @@ def _decide(ack, s, client, context, meta: dict, where: str, **choice: Any) -> N
     except Conflict as exc:
         s.rollback()
         action = get_action(session=s, action_id=meta["a"])
-        if action.decided_by == person.id and action.status != "rejected" and choice["decision"] == "edit" \
-                or action.decided_by == person.id and action.status == "rejected" and choice["decision"] == "reject":
+        if (action.decided_by == person.id and action.status != "rejected" and choice["decision"] == "edit") \
+                or (action.decided_by == person.id and action.status == "rejected" and choice["decision"] == "reject"):
             ack()  # the same person's same decision, delivered twice: done already
             return
         ack(response_action="errors", errors={where: f"Nothing changed: {exc}"})

@@ -16,8 +16,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlmodel import Session, col

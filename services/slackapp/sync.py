@@ -95,7 +95,7 @@ class Syncer:
                 return "rate_limited"
             log.warning("Slack refused an update of job %s: %s", self.job.id, exc.response.get("error"))
             return f"slack error: {exc.response.get('error')}"
-        except Exception as exc:  # noqa: BLE001 - Slack unreachable: try again later, a few times
+        except Exception as exc:
             failures = self.state.get("failures", 0) + 1
             self.state["failures"] = failures
             if failures <= 5:

@@ -1,16 +1,15 @@
 """Engine and session handling. Migrations are never run implicitly (see `workmode db upgrade`)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from services.config import get_settings
-
 
 _ENGINES: dict[str, Engine] = {}
 

@@ -3,8 +3,9 @@ The server validates the result against the tool's argument model (and `decide` 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from pydantic import BaseModel, ValidationError
 

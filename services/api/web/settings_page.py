@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 from services.api.deps import DbDep, FormDep, WebUser, check_csrf, org_of
 from services.api.tokens import TokenError, create_api_token, list_api_tokens, revoke_api_token
 from services.api.web.templating import flash, page
-from services.credentials import google_oauth, service as credentials
+from services.credentials import google_oauth
+from services.credentials import service as credentials
 from services.policy import auto_approved, is_approver
 from services.store.models import Principal, Schedule
 

@@ -2,7 +2,7 @@
 few filters for times in the viewer's zone, and `page()` which adds what every page needs."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,7 +34,7 @@ def local(dt: Optional[datetime], tz: Optional[str]) -> str:
     if dt is None:
         return ""
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     here = dt.astimezone(zone(tz))
     return f"{here:%a} {here.day} {here:%b %Y, %H:%M} {here.tzname()}"
 
@@ -42,7 +42,7 @@ def local(dt: Optional[datetime], tz: Optional[str]) -> str:
 def iso(dt: Optional[datetime]) -> str:
     if dt is None:
         return ""
-    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).isoformat()
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).isoformat()
 
 
 def listing(value: Any) -> str:
