@@ -1,6 +1,7 @@
 """Engine benchmark: durable Workmode against a bare agent loop, in the same run.
 
-    .venv/bin/python bench/engine.py [--jobs 20] [--warmup 3] [--rounds 4] [--no-serial] [--profile phases|cprofile] [--keep-db]
+    .venv/bin/python bench/engine.py [--jobs 20] [--warmup 3] [--rounds 4] [--no-serial]
+        [--profile phases|cprofile] [--keep-db]
     make bench
 
 The job: 11 steps = 6 model turns + 5 read tool calls (gmail_search, gmail_list_labels,
@@ -106,7 +107,8 @@ class _Counter(list):
 
     def take(self) -> dict:
         n = max(self.n, 1)
-        out = {"requests": self.n, "mean_messages_chars": self.message_chars / n, "mean_tools_chars": self.tool_chars / n}
+        out = {"requests": self.n, "mean_messages_chars": self.message_chars / n,
+               "mean_tools_chars": self.tool_chars / n}
         self.n = self.message_chars = self.tool_chars = 0
         return out
 
@@ -515,7 +517,7 @@ def profile_report(path: Path, steps: int) -> list[dict]:
     rows = []
     for label, file_part, func in PHASES:
         calls, cum = 0, 0.0
-        for (filename, _line, name), (cc, nc, _tt, ct, _callers) in stats.stats.items():
+        for (filename, _line, name), (_cc, nc, _tt, ct, _callers) in stats.stats.items():
             if name == func and filename.replace("\\", "/").endswith(file_part):
                 calls += nc
                 cum += ct
@@ -632,7 +634,8 @@ def main() -> int:
             bare_r = combine("bare loop", parts["bare"])
             batch = combine("workmode (batch)", parts["batch"])
             serial = combine("workmode (serial)", parts["serial"]) if parts["serial"] else None
-            round_ratios = [b["steps_per_s"] / a["steps_per_s"] for a, b in zip(parts["bare"], parts["batch"])]
+            round_ratios = [b["steps_per_s"] / a["steps_per_s"]
+                            for a, b in zip(parts["bare"], parts["batch"], strict=True)]
             requests = {side: merge_stats(stats) for side, stats in requests.items()}
             dispose_engines()
     finally:

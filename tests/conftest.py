@@ -20,14 +20,14 @@ from sqlmodel import Session, select
 # that need Redis send to it explicitly (services.broker.send_task).
 for _key in [k for k in os.environ if k.startswith("WORKMODE_") and not k.startswith("WORKMODE_TEST_")]:
     del os.environ[_key]
-import workers.app  # noqa: E402,F401
-
-from connectors.sandbox import models as sandbox_models  # noqa: E402,F401  (every table on SQLModel.metadata)
-from services.config import reset_settings
-from services.store import models  # noqa: E402,F401
-from services.store.db import dispose_engines, get_engine
-from services.store.models import Principal
-from tests.support.db import PG_ADMIN_URL, REDIS_URL, use_database
+# Every Workmode import below comes after that reset on purpose, hence each line's E402.
+import workers.app  # noqa: E402,F401  (after the env reset; binds the Celery app to the embedded broker)
+from connectors.sandbox import models as sandbox_models  # noqa: E402,F401  (after the env reset; registers its tables)
+from services.config import reset_settings  # noqa: E402  (after the env reset)
+from services.store import models  # noqa: E402,F401  (after the env reset; registers its tables)
+from services.store.db import dispose_engines, get_engine  # noqa: E402  (after the env reset)
+from services.store.models import Principal  # noqa: E402  (after the env reset)
+from tests.support.db import PG_ADMIN_URL, REDIS_URL, use_database  # noqa: E402  (after the env reset)
 
 # The fakes that bring fixtures (pytest_plugins may only be set here, in the root conftest).
 pytest_plugins = ["tests.fakes.model_server", "tests.fakes.google_api", "tests.fakes.jira_api",

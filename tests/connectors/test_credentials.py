@@ -88,9 +88,8 @@ def test_round_trip_is_encrypted_and_bound_to_its_row(world):
 def test_a_changed_secret_key_asks_for_reconnecting(world, monkeypatch):
     monkeypatch.setenv("WORKMODE_SECRET_KEY", "a-different-secret-key-for-this-test")
     reset_settings()
-    with Session(get_engine()) as s:
-        with pytest.raises(ReconnectRequired, match="WORKMODE_SECRET_KEY"):
-            load_secret(session=s, principal_id=world.principal_id, provider="google")
+    with Session(get_engine()) as s, pytest.raises(ReconnectRequired, match="WORKMODE_SECRET_KEY"):
+        load_secret(session=s, principal_id=world.principal_id, provider="google")
     with pytest.raises(ReconnectRequired):
         world.call("gmail_list_labels", {})
 

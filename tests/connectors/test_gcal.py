@@ -2,7 +2,7 @@
 events in the principal's time zone with pagination, free/busy, slot finding across zones and DST."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,11 +116,11 @@ def test_pure_slot_finder_across_the_eu_switch():
     hi = datetime(2025, 4, 1, tzinfo=ZoneInfo(london))
     slots = find_slots(window_start=lo, window_end=hi, duration=timedelta(minutes=30),
                        busy={}, zones={"a": london}, max_results=100)
-    starts = [s.astimezone(timezone.utc) for s, _ in slots]
+    starts = [s.astimezone(UTC) for s, _ in slots]
     assert min(s for s in starts if s.day == 28).hour == 9
     assert min(s for s in starts if s.day == 31).hour == 8
     both = find_slots(window_start=lo, window_end=hi, duration=timedelta(minutes=30), busy={},
                       zones={"a": london, "b": ny}, max_results=100)
-    monday = [s.astimezone(timezone.utc) for s, _ in both if s.astimezone(timezone.utc).day == 31]
+    monday = [s.astimezone(UTC) for s, _ in both if s.astimezone(UTC).day == 31]
     assert (monday[0].hour, monday[0].minute) == (13, 0)  # 09:00 EDT
     assert monday[-1].astimezone(ZoneInfo(london)).strftime("%H:%M") == "17:00"  # ends 17:30 BST

@@ -46,7 +46,7 @@ def test_reply_threads_with_in_reply_to_and_references(google_world):
     assert reply["Subject"] == "Re: Offsite"
     assert reply["In-Reply-To"] == "<second@acme.example>"
     assert reply["References"].split() == ["<root@acme.example>", "<second@acme.example>"]
-    sends = [r for r in fake.calls("POST", "/messages/send")]
+    sends = list(fake.calls("POST", "/messages/send"))
     assert sends[-1]["body"]["threadId"] == first.thread_id
 
 
@@ -55,7 +55,7 @@ def test_draft_is_saved_not_sent_and_verifiable(google_world):
     args = {"to": [DANA], "subject": "Draft idea", "body": "Not yet."}
     result = google_world.call("gmail_create_draft", args, action_id="d1")
     assert result.data["draft_id"] and result.data["labels"] == ["DRAFT"]
-    assert not [m for m in fake.mailboxes[DANA].messages.values()]
+    assert not list(fake.mailboxes[DANA].messages.values())
     assert google_world.verify("gmail_create_draft", args, "d1")["draft_id"] == result.data["draft_id"]
     assert google_world.verify("gmail_create_draft", args, "other") is None
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from connectors.base import (CannotVerify, NotFound, NotPermitted, RateLimited, ReconnectRequired, ToolContext,
-                             ToolError, TransientError)
+from connectors.base import (
+    CannotVerify,
+    NotFound,
+    NotPermitted,
+    RateLimited,
+    ReconnectRequired,
+    ToolContext,
+    ToolError,
+    TransientError,
+)
 from connectors.jira.tools import connector
 from services.config import reset_settings
 from services.credentials.access import tool_context

@@ -4,7 +4,7 @@ Jira connector using the stored credential."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -206,7 +206,7 @@ def test_denied_consent_connects_nothing(client, atl):
 def _age_access_token() -> None:
     with Session(get_engine()) as s:
         secret = dict(credentials.load(session=s, principal_id=_pid(), provider="jira"))
-        secret["expiry"] = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+        secret["expiry"] = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
         credentials.save(session=s, principal_id=_pid(), provider="jira", secret=secret)
         s.commit()
 
@@ -221,7 +221,7 @@ def test_expired_access_token_is_refreshed_and_the_rotated_pair_stored(client, a
     after = _stored()
     assert after["oauth_token"] != before["oauth_token"] and after["refresh_token"] != before["refresh_token"]
     assert before["refresh_token"] in atl.spent and after["refresh_token"] in atl.refresh_tokens
-    assert datetime.fromisoformat(after["expiry"]) > datetime.now(timezone.utc) + timedelta(minutes=50)
+    assert datetime.fromisoformat(after["expiry"]) > datetime.now(UTC) + timedelta(minutes=50)
     assert len(atl.calls("POST", "/oauth/token")) == 2  # the code exchange and one refresh
 
 

@@ -1,7 +1,7 @@
 """Sandbox world: seed and mail tools."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, func, select
@@ -31,7 +31,7 @@ def test_seed_is_idempotent_and_sized(world):
     assert 18 <= s.exec(select(func.count()).select_from(SandboxIssue)).one() <= 25
     assert s.exec(select(func.count()).select_from(SandboxEvent)).one() >= 40
     messages = s.exec(select(SandboxMailMessage)).all()
-    assert all(m.date <= datetime.now(timezone.utc) for m in messages)
+    assert all(m.date <= datetime.now(UTC) for m in messages)
     assert any(INJECTION_TARGET in m.body for m in messages)
 
 
@@ -48,7 +48,8 @@ def test_search_query_syntax(world):
     recent = search(world, "newer_than:2d", max_results=100)
     old = search(world, "older_than:30d in:anywhere", max_results=100)
     assert recent and old and not {m["id"] for m in recent} & {m["id"] for m in old}
-    assert all(m["from"] != "CloudHost Billing <billing@cloudhost.example>" for m in search(world, "invoice -from:billing"))
+    assert all(m["from"] != "CloudHost Billing <billing@cloudhost.example>"
+               for m in search(world, "invoice -from:billing"))
     assert search(world, "to:priya@northwind.example from:me")
     everything = search(world, "in:anywhere", max_results=100)
     dates = [m["date"] for m in everything]
@@ -130,7 +131,7 @@ def test_write_tools_do_not_commit(world):
 
 
 def test_seed_relative_to_now(store):
-    now = datetime(2025, 6, 4, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 6, 4, 12, 0, tzinfo=UTC)
     w = World(now)
     try:
         dates = [m.date for m in w.session.exec(select(SandboxMailMessage))]

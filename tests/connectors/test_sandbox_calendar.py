@@ -1,7 +1,7 @@
 """Sandbox calendars: listing in the viewer's zone, free/busy, slot finding across zones and DST, writes."""
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,7 +33,7 @@ def slots(world, start, end, attendees=(DANA,), minutes=30, buffer=0, as_=DEMO_E
 
 
 def starts(found):
-    return [datetime.fromisoformat(s["start"]).astimezone(timezone.utc) for s in found]
+    return [datetime.fromisoformat(s["start"]).astimezone(UTC) for s in found]
 
 
 def assert_working_hours_and_free(world, found, people, minutes):
@@ -50,28 +50,28 @@ def assert_working_hours_and_free(world, found, people, minutes):
 
 def test_slots_across_us_dst_switch(make_world):
     # US clocks change on 9 March 2025, the UK's on 30 March: London is 5 h ahead, then 4 h.
-    w = make_world(datetime(2025, 3, 5, 12, 0, tzinfo=timezone.utc))
+    w = make_world(datetime(2025, 3, 5, 12, 0, tzinfo=UTC))
     found = slots(w, "2025-03-03T00:00:00", "2025-03-15T00:00:00")
     got = starts(found)
-    assert datetime(2025, 3, 4, 15, 15, tzinfo=timezone.utc) in got  # Tue 15:15 GMT = 10:15 EST
-    assert datetime(2025, 3, 11, 14, 30, tzinfo=timezone.utc) in got  # Tue 14:30 GMT = 10:30 EDT
-    assert datetime(2025, 3, 11, 15, 15, tzinfo=timezone.utc) not in got  # Dana's 1:1 after the switch
+    assert datetime(2025, 3, 4, 15, 15, tzinfo=UTC) in got  # Tue 15:15 GMT = 10:15 EST
+    assert datetime(2025, 3, 11, 14, 30, tzinfo=UTC) in got  # Tue 14:30 GMT = 10:30 EDT
+    assert datetime(2025, 3, 11, 15, 15, tzinfo=UTC) not in got  # Dana's 1:1 after the switch
     assert not [t for t in got if t.date() == datetime(2025, 3, 3).date()]  # Monday is full
-    by_start = {s: x for s, x in zip(got, found)}
-    local = by_start[datetime(2025, 3, 11, 14, 30, tzinfo=timezone.utc)]["local"]
+    by_start = dict(zip(got, found, strict=True))
+    local = by_start[datetime(2025, 3, 11, 14, 30, tzinfo=UTC)]["local"]
     assert "10:30" in local[DANA] and "EDT" in local[DANA] and "14:30" in local[DEMO_EMAIL]
     assert_working_hours_and_free(w, found, [DEMO_EMAIL, DANA], 30)
 
 
 def test_slots_across_eu_dst_switch_and_buffer(make_world):
     # The UK leaves summer time on 26 October 2025, the US on 2 November.
-    w = make_world(datetime(2025, 10, 22, 9, 0, tzinfo=timezone.utc))
+    w = make_world(datetime(2025, 10, 22, 9, 0, tzinfo=UTC))
     got = starts(slots(w, "2025-10-20T00:00:00", "2025-11-01T00:00:00"))
-    assert datetime(2025, 10, 21, 14, 15, tzinfo=timezone.utc) in got  # 15:15 BST = 10:15 EDT
-    assert datetime(2025, 10, 28, 14, 30, tzinfo=timezone.utc) in got  # 14:30 GMT = 10:30 EDT
+    assert datetime(2025, 10, 21, 14, 15, tzinfo=UTC) in got  # 15:15 BST = 10:15 EDT
+    assert datetime(2025, 10, 28, 14, 30, tzinfo=UTC) in got  # 14:30 GMT = 10:30 EDT
     # with 15 minutes of buffer, the 45-minute gap on Tuesday of a normal week is too small
     buffered = starts(slots(w, "2025-10-20T00:00:00", "2025-10-25T00:00:00", buffer=15))
-    assert datetime(2025, 10, 21, 14, 15, tzinfo=timezone.utc) not in buffered
+    assert datetime(2025, 10, 21, 14, 15, tzinfo=UTC) not in buffered
     # all four people, an hour: nothing fits in a week this busy
     everyone = slots(w, "2025-10-20T00:00:00", "2025-10-25T00:00:00", minutes=60,
                      attendees=(DANA, "priya@northwind.example", "sam@northwind.example"))
@@ -79,13 +79,14 @@ def test_slots_across_eu_dst_switch_and_buffer(make_world):
 
 
 def test_list_events_in_viewer_time_zone(make_world):
-    w = make_world(datetime(2025, 1, 15, 12, 0, tzinfo=timezone.utc))
+    w = make_world(datetime(2025, 1, 15, 12, 0, tzinfo=UTC))
     mine = w.call("calendar_list_events", {"time_min": "2025-01-13T00:00:00", "time_max": "2025-01-14T00:00:00"})
     standup = next(e for e in mine.data["events"] if e["summary"] == "Daily standup")
     assert standup["start"] == "2025-01-13T15:00+00:00"
     theirs = w.call("calendar_list_events", {"calendar": DEMO_EMAIL, "time_min": "2025-01-13T00:00:00",
                                              "time_max": "2025-01-14T00:00:00"}, as_=DANA)
-    assert next(e for e in theirs.data["events"] if e["summary"] == "Daily standup")["start"] == "2025-01-13T10:00-05:00"
+    standup = next(e for e in theirs.data["events"] if e["summary"] == "Daily standup")
+    assert standup["start"] == "2025-01-13T10:00-05:00"
     assert theirs.untrusted and theirs.source == f"calendar_list_events:{DEMO_EMAIL}"
     with pytest.raises(NotPermitted):
         w.call("calendar_list_events", {"calendar": "ops@globex.example"})
@@ -95,11 +96,12 @@ def test_list_events_in_viewer_time_zone(make_world):
 
 
 def test_event_writes_verify_and_preview(make_world):
-    w = make_world(datetime(2025, 6, 4, 9, 0, tzinfo=timezone.utc))
+    w = make_world(datetime(2025, 6, 4, 9, 0, tzinfo=UTC))
     args = {"summary": "Q3 review", "start": "2025-06-10T15:15:00", "end": "2025-06-10T15:45:00",
             "attendees": [DANA], "description": "Numbers and slides"}
     preview = TOOLS["calendar_create_event"].preview(TOOLS["calendar_create_event"].parse(args))
-    assert preview.kind == "event" and "15:15" in preview.fields["Start"] and "your time zone" in preview.fields["Start"]
+    assert preview.kind == "event"
+    assert "15:15" in preview.fields["Start"] and "your time zone" in preview.fields["Start"]
     zoned = TOOLS["calendar_create_event"].parse({**args, "start": "2025-06-10T10:15:00-04:00"})
     assert "UTC-04:00" in TOOLS["calendar_create_event"].preview(zoned).fields["Start"]
     _, created = w.write("calendar_create_event", args)
@@ -107,7 +109,7 @@ def test_event_writes_verify_and_preview(make_world):
     seen = w.call("calendar_list_events", {"time_min": "2025-06-10T00:00:00", "time_max": "2025-06-11T00:00:00"},
                   as_=DANA).data["events"]
     assert any(e["id"] == created["event_id"] and e["start"] == "2025-06-10T10:15-04:00" for e in seen)
-    assert datetime(2025, 6, 10, 14, 15, tzinfo=timezone.utc) not in starts(
+    assert datetime(2025, 6, 10, 14, 15, tzinfo=UTC) not in starts(
         slots(w, "2025-06-09T00:00:00", "2025-06-14T00:00:00"))
     _, updated = w.write("calendar_update_event", {"event_id": created["event_id"], "location": "Zoom"})
     assert updated["updated"] == ["location"]

@@ -7,8 +7,16 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from connectors.base import (CannotVerify, NotFound, NotPermitted, RateLimited, ReconnectRequired, ToolContext,
-                             ToolError, TransientError)
+from connectors.base import (
+    CannotVerify,
+    NotFound,
+    NotPermitted,
+    RateLimited,
+    ReconnectRequired,
+    ToolContext,
+    ToolError,
+    TransientError,
+)
 from connectors.slack.tools import connector
 from services.config import reset_settings
 from services.credentials.access import tool_context

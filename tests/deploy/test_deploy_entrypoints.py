@@ -66,7 +66,7 @@ class Entry:
                 self.proc.wait()
         return self.proc.returncode
 
-    def __enter__(self) -> "Entry":
+    def __enter__(self) -> Entry:
         return self
 
     def __exit__(self, *exc) -> None:

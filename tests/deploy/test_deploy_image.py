@@ -76,7 +76,7 @@ def test_the_installed_package_carries_every_data_file():
     missing = []
     for top in config["packages"]["find"]["include"]:
         for path in ROOT.glob(top.rstrip("*") + "/**/*"):
-            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts:
-                if not any(fnmatch.fnmatch(path.name, p) for p in patterns):
-                    missing.append(str(path.relative_to(ROOT)))
+            shipped = path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+            if shipped and not any(fnmatch.fnmatch(path.name, p) for p in patterns):
+                missing.append(str(path.relative_to(ROOT)))
     assert not missing, f"not in pyproject's package-data, so missing from the image: {missing}"

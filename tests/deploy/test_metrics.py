@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.config import reset_settings
 from services.api.metrics import metrics_router
+from services.config import reset_settings
 from tests.fakes.model_server import error, text, tool_calls
 from tests.support.jobs import decide_now, pending_action, start, wait_status
 from tests.support.paths import repo_root

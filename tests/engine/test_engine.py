@@ -12,8 +12,16 @@ from services.jobs.service import NotAllowed
 from services.store.db import get_engine
 from services.store.models import Action
 from tests.fakes.model_server import dynamic, text, tool_calls
-from tests.support.jobs import (actions, decide_now, kinds, messages, pending_action, start, tool_result_json,
-                                wait_status)
+from tests.support.jobs import (
+    actions,
+    decide_now,
+    kinds,
+    messages,
+    pending_action,
+    start,
+    tool_result_json,
+    wait_status,
+)
 
 PLAN = ("update_plan", {"steps": [{"title": "Find Dana's email", "status": "in_progress"},
                                   {"title": "Reply to Dana", "status": "pending"}]})
@@ -21,7 +29,8 @@ PLAN = ("update_plan", {"steps": [{"title": "Find Dana's email", "status": "in_p
 
 def read_dana_thread():
     """Model turn: read the first thread that gmail_search found."""
-    return dynamic(lambda req: tool_calls(("gmail_read_thread", {"thread_id": tool_result_json(req)["messages"][0]["thread_id"]})))
+    return dynamic(lambda req: tool_calls(
+        ("gmail_read_thread", {"thread_id": tool_result_json(req)["messages"][0]["thread_id"]})))
 
 
 def reply_in_thread(body="Tuesday 10:00 works for me.", to="dana@northwind.example"):
@@ -35,7 +44,7 @@ def sent_by_action(action_id: str) -> list[SandboxMessage]:
 
 
 def test_plan_read_approve_execute_answer(worker, workspace):
-    org, people = workspace
+    _, people = workspace
     worker.push(tool_calls(PLAN), tool_calls(("gmail_search", {"query": "from:dana@northwind.example"})),
                 read_dana_thread(), reply_in_thread(), text("Replied to Dana proposing Tuesday 10:00."))
     job_id = start(people["alex"])
@@ -55,7 +64,8 @@ def test_plan_read_approve_execute_answer(worker, workspace):
     assert "Approved and done" in last[-1]["content"]
     assert any(m["role"] == "tool" and m["content"].startswith("<untrusted") for m in last)
     assert sum(1 for m in worker.requests[0]["messages"] if m["role"] == "system") == 1
-    for k in ("created", "plan_updated", "tool_called", "approval_requested", "decided", "action_succeeded", "completed"):
+    for k in ("created", "plan_updated", "tool_called", "approval_requested", "decided", "action_succeeded",
+              "completed"):
         assert k in kinds(job_id)
 
 
@@ -156,7 +166,8 @@ def test_a_wrong_user_cannot_decide(worker, workspace):
 
 def test_double_decision_only_counts_once(worker, workspace):
     _, people = workspace
-    worker.push(tool_calls(("gmail_send", {"to": ["dana@northwind.example"], "subject": "Hi", "body": "x"})), text("ok"))
+    worker.push(tool_calls(("gmail_send", {"to": ["dana@northwind.example"], "subject": "Hi", "body": "x"})),
+                text("ok"))
     job_id = start(people["alex"])
     action = pending_action(job_id)
     decide_now(action, people["alex"], decision="approve")
@@ -213,7 +224,8 @@ def test_long_tool_results_are_cut_with_a_handle(worker, workspace, monkeypatch)
     reset_settings()
     _, people = workspace
     worker.push(tool_calls(("gmail_search", {"query": "", "max_results": 30})),
-                dynamic(lambda req: tool_calls(("read_more", {"handle": req["messages"][-1]["content"].split('handle="')[1].split('"')[0], "offset": 300}))),
+                dynamic(lambda req: tool_calls(("read_more", {
+                    "handle": req["messages"][-1]["content"].split('handle="')[1].split('"')[0], "offset": 300}))),
                 text("ok"))
     job_id = start(people["alex"])
     wait_status(job_id, "completed")

@@ -41,7 +41,8 @@ def test_model_down_makes_the_job_wait_not_fail(worker, workspace):
 
 def test_broken_tool_arguments_get_one_repair_round(worker, workspace):
     _, people = workspace
-    worker.push(tool_calls(("gmail_search", '{"query": "from:dana')), tool_calls(("gmail_search", {"query": "from:dana"})), text("ok"))
+    worker.push(tool_calls(("gmail_search", '{"query": "from:dana')),
+                tool_calls(("gmail_search", {"query": "from:dana"})), text("ok"))
     job_id = start(people["alex"])
     wait_status(job_id, "completed")
     repair = worker.requests[1]["messages"]

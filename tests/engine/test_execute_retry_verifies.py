@@ -47,7 +47,7 @@ def test_a_retry_finds_the_send_that_arrived_late(store, fake_google, monkeypatc
     assert execute_action(action_id) == "succeeded"  # the retry delivery: verify first, found
     sent = [m for m in box.messages.values() if m.parsed["X-Workmode-Action"] == action_id]
     assert len(sent) == 1
-    (done,) = [a for a in actions_of(action_id)]
+    (done,) = actions_of(action_id)
     assert done.status == "succeeded" and done.attempts == 2
 
 

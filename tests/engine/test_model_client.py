@@ -103,7 +103,8 @@ def test_native_tool_calls_are_parsed_and_reidentified(scripted_model):
 
 def test_system_messages_merged_and_reasoning_effort_sent(scripted_model):
     scripted_model.push(text("hello", reasoning="thinking hard"))
-    messages = MESSAGES + [
+    messages = [
+        *MESSAGES,
         {"role": "assistant", "content": "", "tool_calls": [
             {"id": "Ab3dE6gH9", "type": "function",
              "function": {"name": "search_email", "arguments": '{"query": "x"}'}}]},
@@ -169,7 +170,8 @@ def test_json_mode_schema_and_tool_call(scripted_model, monkeypatch):
 def test_json_mode_final_answer_and_transcript(scripted_model, monkeypatch):
     _env(monkeypatch, tool_mode="json")
     scripted_model.push(text("The invoice is #42."))
-    messages = MESSAGES + [
+    messages = [
+        *MESSAGES,
         {"role": "assistant", "content": "", "tool_calls": [
             {"id": "Ab3dE6gH9", "type": "function",
              "function": {"name": "search_email", "arguments": '{"query": "x"}'}}]},
@@ -288,9 +290,8 @@ def test_404_model_not_found_explains(scripted_model):
 def test_api_key_never_in_error_text(scripted_model, monkeypatch, caplog):
     _env(monkeypatch, model_api_key=SECRET)
     scripted_model.push(error(401, body={"error": {"message": f"Incorrect API key provided: {SECRET}"}}))
-    with caplog.at_level("DEBUG"):
-        with pytest.raises(ModelError) as info:
-            ModelClient().complete(MESSAGES, [])
+    with caplog.at_level("DEBUG"), pytest.raises(ModelError) as info:
+        ModelClient().complete(MESSAGES, [])
     assert "WORKMODE_MODEL_API_KEY" in str(info.value)
     assert SECRET not in str(info.value)
     assert SECRET not in caplog.text
@@ -309,7 +310,7 @@ def test_redis_limiter_caps_concurrency(scripted_model, monkeypatch, redis_url):
     def work():
         try:
             results.append(ModelClient().complete(MESSAGES, []).content)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(6)]

@@ -10,8 +10,17 @@ from services.store.db import get_engine
 from services.store.models import Principal
 from tests.fakes.google_api import ALEX, DANA, make_world
 from tests.fakes.model_server import text, tool_calls
-from tests.support.jobs import (actions, decide_now, events, job_state, kinds, pending_action, start, wait_status,
-                                wait_until)
+from tests.support.jobs import (
+    actions,
+    decide_now,
+    events,
+    job_state,
+    kinds,
+    pending_action,
+    start,
+    wait_status,
+    wait_until,
+)
 
 
 def _revoke(fake, principal_id: str) -> None:

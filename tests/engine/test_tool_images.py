@@ -36,7 +36,8 @@ def _run_job(fake_google, scripted_model) -> tuple[str, str]:
     thread_id = _thread_with_image(fake_google)
     scripted_model.push(tool_calls(("gmail_read_thread", {"thread_id": thread_id})), text("Read the chart."))
     with Session(get_engine(), expire_on_commit=False) as s:
-        job = create_job(session=s, principal=s.get(Principal, world.principal_id), prompt="What does Dana's chart say?")
+        job = create_job(session=s, principal=s.get(Principal, world.principal_id),
+                         prompt="What does Dana's chart say?")
         s.commit()
     done = wait_status(job.id, "completed", timeout=60)
     assert done.result == "Read the chart."
@@ -147,7 +148,7 @@ def test_one_images_message_per_turn_after_its_last_tool_result():
         _img(n)["image_url"]["url"] for n in (1, 2, 3)]
     # Deterministic, and a longer transcript renders its earlier turns the same (prefix cache).
     assert build_messages(transcript, 4000, vision=True) == out
-    later = transcript + [Message(id=7, job_id="j", seq=6, role="user", content="and?")]
+    later = [*transcript, Message(id=7, job_id="j", seq=6, role="user", content="and?")]
     assert build_messages(later, 4000, vision=True)[: len(out)] == out
 
 

@@ -25,9 +25,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from tests.fakes.local_server import LocalServer
-
 from tests.fakes.jira_api import FakeJira
+from tests.fakes.local_server import LocalServer
 
 CLIENT_ID, CLIENT_SECRET = "jira-oauth-client", "jira-oauth-secret"
 CLOUD_ID = "1324a887-45db-1bf4-1e99-ef0ff456d421"
@@ -173,13 +172,13 @@ def _handler(fake: FakeAtlassian):
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._serve("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._serve("POST")
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             self._serve("PUT")
 
     return Handler

@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -51,7 +51,7 @@ def unb64url(data: str) -> bytes:
 
 def _dt(value: str) -> datetime:
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 class ApiError(Exception):
@@ -136,12 +136,12 @@ class FakeGoogle:
         self.slow_paths: dict[str, float] = {}  # path regex -> seconds to wait before answering
         self.page_cap = 500  # most items one list page returns, whatever maxResults asks
         self.requests: list[dict] = []
-        self.clock_ms = int(datetime(2025, 3, 3, 8, 0, tzinfo=timezone.utc).timestamp() * 1000)
+        self.clock_ms = int(datetime(2025, 3, 3, 8, 0, tzinfo=UTC).timestamp() * 1000)
         self._ids = itertools.count(1)
         self.server: Optional[ThreadingHTTPServer] = None
 
     # ------------------------------------------------------------ lifecycle
-    def start(self) -> "FakeGoogle":
+    def start(self) -> FakeGoogle:
         handler = type("Handler", (_Handler,), {"fake": self})
         self.server = _Server(("127.0.0.1", 0), handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -324,7 +324,7 @@ def _matches(box: Mailbox, m: GMsg, query: str, now_ms: int) -> bool:
             scoped |= value in ("anywhere", "spam", "trash")
             ok = value == "anywhere" or {"drafts": "draft"}.get(value, value) in labels
         elif key in ("is", "label"):
-            ok = value == "read" and "unread" not in labels or value.replace("-", " ") in labels or value in labels
+            ok = (value == "read" and "unread" not in labels) or value.replace("-", " ") in labels or value in labels
         elif key in ("from", "to", "cc", "subject"):
             hay = str(parsed.get(key, "")).lower()
             ok = value in hay
@@ -419,19 +419,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(status, out, headers)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle("POST")
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._handle("PATCH")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._handle("PUT")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._handle("DELETE")
 
     def _user(self) -> str:
@@ -704,8 +704,8 @@ class _Handler(BaseHTTPRequestHandler):
                         merged[-1][1] = max(merged[-1][1], b)
                     else:
                         merged.append([a, b])
-                out[item["id"]] = {"busy": [{"start": a.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                             "end": b.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+                out[item["id"]] = {"busy": [{"start": a.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                             "end": b.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
                                             for a, b in merged]}
             return 200, {"kind": "calendar#freeBusy", "timeMin": body["timeMin"], "timeMax": body["timeMax"],
                          "calendars": out}, None
@@ -804,7 +804,7 @@ def fake_google(monkeypatch):
     reset_settings()
 
 
-__all__ = ["FakeGoogle", "mail", "fake_google"]
+__all__ = ["FakeGoogle", "fake_google", "mail"]
 
 
 # ---------------------------------------------------------------- a store with a connected person

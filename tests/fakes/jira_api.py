@@ -23,17 +23,16 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.fakes.local_server import LocalServer
-
 from connectors.base import ToolError
 from connectors.sandbox.jql import compile_jql, sort_key
+from tests.fakes.local_server import LocalServer
 
 EMAIL, API_TOKEN, PAT, OAUTH_TOKEN = "workmode-bot@northwind.example", "api-token-123", "dc-pat-456", "oauth-789"
 WORKFLOW = [  # (id, name, from statuses (None: any), to)
@@ -73,8 +72,8 @@ class FakeIssue:
     priority: str = "Medium"
     assignee: Optional[str] = None
     labels: list[str] = field(default_factory=list)
-    created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    updated: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    updated: datetime = field(default_factory=lambda: datetime.now(UTC))
     comments: list[dict] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
 
@@ -86,7 +85,7 @@ class ApiError(Exception):
 
 
 def _jira_time(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 class FakeJira(LocalServer):
@@ -122,7 +121,7 @@ class FakeJira(LocalServer):
             p = self.projects[project]
             number = 1 + sum(1 for i in self.issues.values() if i.project_key == project)
             self._ids += 1
-            created = datetime.now(timezone.utc) - age
+            created = datetime.now(UTC) - age
             issue = FakeIssue(id=str(self._ids), key=f"{project}-{number}", project_key=p["key"], number=number,
                               summary=summary, reporter=reporter.lower(), created=created, updated=created, **fields)
             self.issues[issue.key] = issue
@@ -132,7 +131,7 @@ class FakeJira(LocalServer):
         with self.lock:
             self._ids += 1
             c = {"id": str(self._ids), "author": author.lower(), "body": body,
-                 "created": datetime.now(timezone.utc), "properties": dict(properties or {})}
+                 "created": datetime.now(UTC), "properties": dict(properties or {})}
             self.issues[key].comments.append(c)
             return c
 
@@ -262,7 +261,7 @@ class FakeJira(LocalServer):
 
     def _match(self, jql: str, who: str) -> list[FakeIssue]:
         try:
-            match, order = compile_jql(jql, who, datetime.now(timezone.utc), "UTC")
+            match, order = compile_jql(jql, who, datetime.now(UTC), "UTC")
         except ToolError as exc:
             raise ApiError(400, [f"Error in the JQL Query: {exc.message}"]) from None
         hits = [i for i in self.issues.values()
@@ -338,7 +337,8 @@ class FakeJira(LocalServer):
             raise ApiError(400, errors=errors)
         assignee = self.user_by_ref(f["assignee"]) if f.get("assignee") else None
         issue = self.add_issue(project["key"], f["summary"], reporter=who, description=f.get("description") or "",
-                               issue_type=f["issuetype"]["name"], priority=(f.get("priority") or {}).get("name", "Medium"),
+                               issue_type=f["issuetype"]["name"],
+                               priority=(f.get("priority") or {}).get("name", "Medium"),
                                assignee=assignee, labels=list(labels))
         for prop in body.get("properties") or []:
             issue.properties[prop["key"]] = prop["value"]
@@ -362,12 +362,12 @@ class FakeJira(LocalServer):
         chosen = next((t for t in self.transitions_for(issue) if t["id"] == tid), None)
         if chosen is None:
             raise ApiError(400, [f"Transition id '{tid}' is not valid for this issue."])
-        issue.status, issue.updated = chosen["to"]["name"], datetime.now(timezone.utc)
+        issue.status, issue.updated = chosen["to"]["name"], datetime.now(UTC)
         for prop in body.get("properties") or []:
             issue.properties[prop["key"]] = prop["value"]
 
     def assign(self, issue: FakeIssue, body: dict) -> None:
-        issue.assignee, issue.updated = self.user_by_ref(body), datetime.now(timezone.utc)
+        issue.assignee, issue.updated = self.user_by_ref(body), datetime.now(UTC)
 
     # ------------------------------------------------------------ auth and faults
     def authenticate(self, header: str) -> Optional[str]:
@@ -433,13 +433,13 @@ def _handler(fake: FakeJira):
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._serve("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._serve("POST")
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             self._serve("PUT")
 
     return Handler

@@ -17,9 +17,10 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -37,8 +38,8 @@ class Reply:
     retry_after: float | str | None = None
     body: Any = None
     seconds: float = 0.0
-    inner: "Reply | None" = None
-    fn: Callable[[dict], "Reply"] | None = None
+    inner: Reply | None = None
+    fn: Callable[[dict], Reply] | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     reasoning: str | None = None
@@ -136,7 +137,7 @@ class ScriptedModel:
             self.in_flight -= 1
 
     # lifecycle
-    def start(self) -> "ScriptedModel":
+    def start(self) -> ScriptedModel:
         if self._server is not None:
             return self
         model = self
@@ -235,7 +236,7 @@ class ScriptedModel:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> "ScriptedModel":
+    def __enter__(self) -> ScriptedModel:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -98,7 +98,7 @@ class FakeSlack:
             return [body for _name, body in self.responses]
 
     # ------------------------------------------------------------------ server
-    def __enter__(self) -> "FakeSlack":
+    def __enter__(self) -> FakeSlack:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -290,9 +290,11 @@ class SlackSender:
 
         return urlencode({
             "token": "legacy-verification-token", "team_id": TEAM, "team_domain": "northwind",
-            "channel_id": channel, "channel_name": "general", "user_id": user, "user_name": PEOPLE.get(user, ("", "x"))[1],
+            "channel_id": channel, "channel_name": "general",
+            "user_id": user, "user_name": PEOPLE.get(user, ("", "x"))[1],
             "command": "/work", "text": text, "api_app_id": "A0WORK", "is_enterprise_install": "false",
-            "response_url": self.fake.response_url(self.next_id("cmd")), "trigger_id": trigger_id or self.next_id("trig."),
+            "response_url": self.fake.response_url(self.next_id("cmd")),
+            "trigger_id": trigger_id or self.next_id("trig."),
         })
 
     def command(self, text: str, **kw):
@@ -316,7 +318,8 @@ class SlackSender:
             payload.update(container={"type": "view", "view_id": "VHOME"}, view={"id": "VHOME", "type": "home"})
         else:
             payload.update(
-                container={"type": "message", "message_ts": message.ts, "channel_id": message.channel, "is_ephemeral": False},
+                container={"type": "message", "message_ts": message.ts, "channel_id": message.channel,
+                           "is_ephemeral": False},
                 channel={"id": message.channel, "name": "general"},
                 message={"type": "message", "ts": message.ts, "thread_ts": message.thread_ts, "text": message.text,
                          "blocks": message.blocks},

@@ -188,7 +188,8 @@ class FakeSlack(LocalServer):
                      ("private_channel" if c["is_private"] else "public_channel") in types]
             start, size = _offset(a.get("cursor")), limit(100, 1000)
             more = start + size < len(chans)
-            return {"channels": [{k: v for k, v in c.items() if k != "members"} | {"is_member": BOT_USER in c["members"]}
+            return {"channels": [{k: v for k, v in c.items() if k != "members"}
+                                 | {"is_member": BOT_USER in c["members"]}
                                  for c in chans[start:start + size]],
                     "response_metadata": {"next_cursor": _cursor(start + size) if more else ""}}
         if method == "conversations.history":
@@ -205,7 +206,7 @@ class FakeSlack(LocalServer):
             parent = self._message(ch["id"], str(a.get("ts")))
             thread = [parent] + [m for m in self.messages[ch["id"]]
                                  if m.get("thread_ts") == parent["ts"] and m["ts"] != parent["ts"]]
-            thread = [parent] + self._window(thread[1:], a) if a.get("oldest") else thread
+            thread = [parent, *self._window(thread[1:], a)] if a.get("oldest") else thread
             start, size = _offset(a.get("cursor")), limit(1000, 1000)
             more = start + size < len(thread)
             return {"messages": [self._show(m, flag("include_all_metadata")) for m in thread[start:start + size]],
@@ -277,10 +278,10 @@ def _handler(fake: FakeSlack):
         def log_message(self, *args: Any) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._serve(b"")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             self._serve(self.rfile.read(length) if length else b"")
 

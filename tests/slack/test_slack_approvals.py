@@ -144,7 +144,8 @@ def test_reject_asks_for_a_reason_that_reaches_the_agent(worker, slack):
     card = approval_in_thread(slack, job.id)
     slack.send.click("wm_reject", _buttons(card)["wm_reject"], user="U0DANA", message=card)  # an approver
     view = wait_until(lambda: slack.fake.calls("views.open"), what="the modal")[0].args["view"]
-    empty = slack.send.submit(view, user="U0DANA", values={"reason": {"v": {"type": "plain_text_input", "value": None}}})
+    empty = slack.send.submit(view, user="U0DANA",
+                              values={"reason": {"v": {"type": "plain_text_input", "value": None}}})
     assert "reason" in empty.json()["errors"]
     slack.send.submit(view, user="U0DANA", values={"reason": {"v": {"type": "plain_text_input", "value": "too early"}}})
     wait_status(job.id, "completed")
@@ -222,7 +223,8 @@ def test_malformed_interactions_get_a_clear_answer(worker, slack):
     told = wait_until(lambda: ephemerals(slack, "U0ALEX"), what="the notice")
     assert "That didn't work" in told[0] and "not one Workmode made" in told[0]
     view = {"id": "V1", "type": "modal", "callback_id": "wm_edit_submit", "private_metadata": "{broken",
-            "blocks": [{"type": "input", "block_id": "f:body", "element": {"type": "plain_text_input", "action_id": "v"}}]}
+            "blocks": [{"type": "input", "block_id": "f:body",
+                        "element": {"type": "plain_text_input", "action_id": "v"}}]}
     bad = slack.send.submit(view, user="U0ALEX", values={})
     assert bad.json() == {"response_action": "errors",
                           "errors": {"f:body": "This form is broken; close it and click Edit again."}}

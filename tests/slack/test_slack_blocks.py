@@ -3,7 +3,7 @@ job's message."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
@@ -27,15 +27,17 @@ def _action(tool: str, arguments: dict, **extra) -> tuple[Action, Job]:
 
 
 def _card(action: Action, job: Job, tz: str = "Europe/London") -> str:
-    blocks, _ = approval_card(action, job, requester="<@U0ALEX>", requester_tz=tz, person=lambda _id: ("U0DANA", "Dana"))
+    blocks, _ = approval_card(action, job, requester="<@U0ALEX>", requester_tz=tz,
+                              person=lambda _id: ("U0DANA", "Dana"))
     return json.dumps(blocks)
 
 
 def test_an_event_shows_its_time_in_each_viewers_time_zone():
     action, job = _action("calendar_create_event", {"summary": "Q3 review", "start": "2030-03-05T10:00:00",
-                                                    "end": "2030-03-05T11:00:00", "attendees": ["dana@northwind.example"]})
+                                                    "end": "2030-03-05T11:00:00",
+                                                    "attendees": ["dana@northwind.example"]})
     shown = _card(action, job, tz="America/New_York")
-    start = int(datetime(2030, 3, 5, 15, 0, tzinfo=timezone.utc).timestamp())  # 10:00 in New York
+    start = int(datetime(2030, 3, 5, 15, 0, tzinfo=UTC).timestamp())  # 10:00 in New York
     assert f"<!date^{start}^{{date_long_pretty}} at {{time}}|2030-03-05 15:00 UTC>" in shown
     assert "dana@northwind.example" in shown and "Q3 review" in shown
 
@@ -48,12 +50,13 @@ def test_risk_flags_and_untrusted_reads_are_shown():
     shown = _card(action, job)
     assert "outside recipient: x@elsewhere.example" in shown and "link in body" in shown
     assert "gmail_read_thread (written by someone else)" in shown
-    assert "wm_approve" in shown and parse_button_value(json.loads(shown.split('"value": ')[1].split(', "text"')[0])) == ("a" * 32, "h" * 64)
+    assert "wm_approve" in shown
+    assert parse_button_value(json.loads(shown.split('"value": ')[1].split(', "text"')[0])) == ("a" * 32, "h" * 64)
 
 
 def test_after_a_decision_the_buttons_go_and_who_decided_shows():
     action, job = _action("jira_comment", {"key": "OPS-1", "body": "done"}, status="rejected", decided_by="p2",
-                          decided_via="person", decided_at=datetime(2030, 1, 1, tzinfo=timezone.utc), reason="not yet")
+                          decided_via="person", decided_at=datetime(2030, 1, 1, tzinfo=UTC), reason="not yet")
     shown = _card(action, job)
     assert "wm_approve" not in shown and "Rejected by <@U0DANA>" in shown and "not yet" in shown
 
@@ -92,9 +95,11 @@ def test_the_job_message_and_command_parsing():
               plan=[{"title": "Find a room", "status": "done"}])
     blocks, fallback = job_card(job, requester="<@U0ALEX>")
     shown = json.dumps(blocks)
-    assert "plan &lt;Q3&gt; &amp; more" in shown and "1,234 tokens" in shown and ":white_check_mark: Find a room" in shown
+    assert "plan &lt;Q3&gt; &amp; more" in shown and "1,234 tokens" in shown
+    assert ":white_check_mark: Find a room" in shown
     assert "*Booked* <https://rooms.example/7|room>" in shown and "Booked" in fallback
     assert markdown_to_mrkdwn("# Title") == "*Title*"
     assert (parse("status").kind, parse("status report for Q3").kind) == ("status", "request")
     assert (parse("cancel 1a2b3c4d").arg, parse("cancel my 3pm").kind) == ("1a2b3c4d", "request")
-    assert (parse("--think plan it").effort, parse("plan it --fast").effort, parse("plan it").effort) == ("high", "none", None)
+    efforts = (parse("--think plan it").effort, parse("plan it --fast").effort, parse("plan it").effort)
+    assert efforts == ("high", "none", None)

@@ -139,7 +139,7 @@ def test_status_and_cancel(worker, slack):
     wait_status(job.id, "cancelled")
     msg = card(slack, job.id)
     wait_until(lambda: "Cancelled" in shown(slack.fake.message(msg.channel, msg.ts)), what="the message to say so")
-    assert "cancel my 3pm" == __import__("services.slackapp.command", fromlist=["parse"]).parse("cancel my 3pm").arg
+    assert __import__("services.slackapp.command", fromlist=["parse"]).parse("cancel my 3pm").arg == "cancel my 3pm"
 
 
 def test_updates_are_coalesced_and_rate_limits_waited_out(worker, slack, monkeypatch):

@@ -10,8 +10,8 @@ from celery.signals import before_task_publish
 from sqlmodel import Session
 
 from services.approvals.service import expire_pending
-from services.jobs.service import create_job
 from services.jobs.notify import APPROVAL_KINDS, NOTIFY
+from services.jobs.service import create_job
 from services.store.db import get_engine
 from services.store.models import Action, utcnow
 from tests.fakes.model_server import text, tool_calls
@@ -54,7 +54,8 @@ def test_a_job_from_elsewhere_pays_no_broker_hop_per_step(worker, slack, workspa
 
 def test_approval_events_are_the_only_ones_that_notify(worker, slack, workspace, published):
     _, people = workspace
-    worker.push(tool_calls(("gmail_send", {"to": ["dana@northwind.example"], "subject": "Hi", "body": "x"})), text("ok"))
+    worker.push(tool_calls(("gmail_send", {"to": ["dana@northwind.example"], "subject": "Hi", "body": "x"})),
+                text("ok"))
     job_id = start(people["alex"])
     wait_status(job_id, "waiting")
     dm = wait_until(lambda: slack.fake.in_channel("D0ALEX"), what="the DM")[0]
@@ -77,7 +78,6 @@ def test_a_slack_job_notifies_at_most_once_per_event(worker, slack, published):
 
 
 def test_an_expired_approval_shows_in_slack(worker, slack, workspace):
-    _, people = workspace
     worker.push(tool_calls(("gmail_send", {"to": ["dana@northwind.example"], "subject": "Hi", "body": "x"})),
                 text("It expired."))
     slack.send.command("email Dana")

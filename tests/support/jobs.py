@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -14,7 +15,8 @@ from services.store.db import get_engine
 from services.store.models import Action, Event, Job, Message
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05, what: str = "condition") -> Any:
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
+               what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -36,9 +38,10 @@ def wait_status(job_id: str, *statuses: str, timeout: float = 30.0) -> Job:
 
     try:
         return wait_until(check, timeout, what=f"job {job_id} to reach {statuses}")
-    except AssertionError:
+    except AssertionError as timed_out:
         job = job_state(job_id)
-        raise AssertionError(f"job is {job.status} (error={job.error!r}), wanted {statuses}; events: {kinds(job_id)}")
+        message = f"job is {job.status} (error={job.error!r}), wanted {statuses}; events: {kinds(job_id)}"
+        raise AssertionError(message) from timed_out
 
 
 def actions(job_id: str) -> list[Action]:

@@ -9,7 +9,11 @@ from sqlmodel import Session, func, select
 from connectors.base import ToolContext, ToolResult
 from connectors.registry import tools_for
 from connectors.sandbox.models import (
-    SandboxChatMessage, SandboxEffect, SandboxEvent, SandboxIssue, SandboxMailMessage,
+    SandboxChatMessage,
+    SandboxEffect,
+    SandboxEvent,
+    SandboxIssue,
+    SandboxMailMessage,
 )
 from connectors.sandbox.seed import DEMO_EMAIL, seed_workspace
 from services.store.db import get_engine

@@ -11,13 +11,13 @@ from tests.support.paths import ROOT
 
 class WorkerProcess:
     def __init__(self, *, fault_point: str = "", extra_env: dict[str, str] | None = None):
-        self.env = {k: v for k, v in os.environ.items()}
+        self.env = dict(os.environ)
         self.env["WORKMODE_FAULT_POINT"] = fault_point
         self.env.update(extra_env or {})
         self.proc: subprocess.Popen | None = None
         self.log = ROOT / "test-artifacts" / f"worker-{os.getpid()}-{time.monotonic_ns()}.log"
 
-    def start(self) -> "WorkerProcess":
+    def start(self) -> WorkerProcess:
         self.log.parent.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.app:celery_app", "worker", "-P", "solo", "-c", "1",
@@ -43,7 +43,7 @@ class WorkerProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    def __enter__(self) -> "WorkerProcess":
+    def __enter__(self) -> WorkerProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:

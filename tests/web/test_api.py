@@ -91,13 +91,13 @@ def test_approve_through_the_api(worker, workspace, client):
     assert [a["id"] for a in queue["items"]] == [action.id]
     shown = queue["items"][0]
     assert shown["preview"]["kind"] == "email" and shown["args_hash"] == action.args_hash
-    r = client.post(f"/api/approvals/{action.id}/decision", json={"decision": "approve", "args_hash": shown["args_hash"]},
-                    headers=auth)
+    r = client.post(f"/api/approvals/{action.id}/decision",
+                    json={"decision": "approve", "args_hash": shown["args_hash"]}, headers=auth)
     assert r.status_code == 200 and r.json()["status"] in ("approved", "executing", "succeeded")
     assert wait_status(action.job_id, "completed").result == "Sent."
     assert actions(action.job_id)[0].status == "succeeded"
-    again = client.post(f"/api/approvals/{action.id}/decision", json={"decision": "approve", "args_hash": action.args_hash},
-                        headers=auth)
+    again = client.post(f"/api/approvals/{action.id}/decision",
+                        json={"decision": "approve", "args_hash": action.args_hash}, headers=auth)
     assert again.status_code == 409
 
 

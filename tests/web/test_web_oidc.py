@@ -60,15 +60,17 @@ class LocalIdP:
                     q = {k: v[0] for k, v in parse_qs(url.query).items()}
                     code = secrets.token_urlsafe(16)
                     idp.codes[code] = q
+                    query = urlencode({"code": code, "state": q["state"]})
                     self.send_response(302)
-                    self.send_header("Location", q["redirect_uri"] + "?" + urlencode({"code": code, "state": q["state"]}))
+                    self.send_header("Location", q["redirect_uri"] + "?" + query)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                 else:
                     self._json({"error": "not_found"}, 404)
 
             def do_POST(self):
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()}
+                raw = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                form = {k: v[0] for k, v in parse_qs(raw).items()}
                 idp.token_requests.append({**form, "authorization": self.headers.get("Authorization", "")})
                 asked = idp.codes.pop(form.get("code", ""), None)
                 if asked is None:
