@@ -101,7 +101,8 @@ def process_calls(
     outcome = CallOutcome()
     # Only write tools ever get an Action: a turn of reads, plans and questions skips the query.
     proposes = any(name in tools and tools[name].write for name in (c["name"] for c in calls))
-    actions = {a.tool_call_id: a for a in session.exec(select(Action).where(Action.job_id == job.id))} if proposes else {}
+    actions = ({a.tool_call_id: a for a in session.exec(select(Action).where(Action.job_id == job.id))}
+               if proposes else {})
     # Without proposals or questions this step is the transcript's only writer: number results here.
     alone = not proposes and not any(c["name"] == ASK_USER for c in calls)
     seqs = iter(range(transcript[-1].seq + 1, 1 << 31)) if alone and transcript else None

@@ -121,9 +121,9 @@ def step(session: Session, job: Job, client: ModelClient, cache: dict[str, list[
             _add_usage(session, job, exc.usage)
             finish(session, job, JobStatus.failed, error=str(exc))
             return "failed"
-        counted: dict[str, Any] = dict(model_turns=job.model_turns + 1, steps=job.steps + 1,
-                       prompt_tokens=job.prompt_tokens + usage.prompt_tokens,
-                       completion_tokens=job.completion_tokens + usage.completion_tokens)
+        counted: dict[str, Any] = {"model_turns": job.model_turns + 1, "steps": job.steps + 1,
+                                   "prompt_tokens": job.prompt_tokens + usage.prompt_tokens,
+                                   "completion_tokens": job.completion_tokens + usage.completion_tokens}
         if not msg.tool_calls or any(tools[c["name"]].write or c["name"] == ASK_USER for c in msg.tool_calls):
             bump(session, job, **counted, lease_until=_lease())
             crash_point(STEP_AFTER_MODEL)
@@ -143,8 +143,8 @@ def step(session: Session, job: Job, client: ModelClient, cache: dict[str, list[
     if outcome.alone:  # nobody else wrote to the transcript: `history` is what the store holds
         cache["history"] = history
     # Counted in memory by this step and process_calls (lock_job below reloads the row).
-    counted = dict(steps=job.steps, plan=job.plan, model_turns=job.model_turns,
-                   prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens)
+    counted = {"steps": job.steps, "plan": job.plan, "model_turns": job.model_turns,
+               "prompt_tokens": job.prompt_tokens, "completion_tokens": job.completion_tokens}
     if outcome.waiting_for == "approval":
         lock_job(session, job.id)  # an executor finishing now either sees `waiting` or we see its result
         if not unanswered_calls(session, job.id):

@@ -59,10 +59,12 @@ def _repair_messages(
         by_call = {p.call_id: p.message for p in problems}
         for call in turn.tool_calls:
             note = by_call.get(call.id, "not run because another call in this turn was invalid")
-            out.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": f"error: {note}. Call again with corrected arguments."})
+            out.append({"role": "tool", "tool_call_id": call.id, "name": call.name,
+                        "content": f"error: {note}. Call again with corrected arguments."})
     else:
         out.append({"role": "assistant", "content": turn.content})
-        out.append({"role": "user", "content": "Error: " + "; ".join(p.message for p in problems) + ". Answer again in the required format."})
+        out.append({"role": "user", "content": "Error: " + "; ".join(p.message for p in problems)
+                    + ". Answer again in the required format."})
     return out
 
 
@@ -71,7 +73,8 @@ def _assistant_dict(turn: ModelTurn) -> dict[str, Any]:
         "role": "assistant",
         "content": turn.content or "",
         "tool_calls": [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in turn.tool_calls
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in turn.tool_calls
         ],
     }
 
@@ -107,7 +110,8 @@ def model_turn(
     force = UPDATE_PLAN if settings.plan_first and job.model_turns == 0 and UPDATE_PLAN in tools else None
     # A turn that only rewrote the plan made no progress: the next one must work or answer.
     last = next((m for m in reversed(transcript) if m.role == "assistant"), None)
-    avoid = (UPDATE_PLAN,) if last and last.tool_calls and all(c["name"] == UPDATE_PLAN for c in last.tool_calls) else ()
+    avoid = ((UPDATE_PLAN,) if last and last.tool_calls and all(c["name"] == UPDATE_PLAN for c in last.tool_calls)
+             else ())
     turn = client.complete(messages, specs, reasoning_effort=job.reasoning_effort, force_tool=force,
                            avoid_tools=avoid)
     usage = Usage()

@@ -47,7 +47,8 @@ def jobs_page(db: Session, principal: Principal, *, limit: int, offset: int,
     if status:
         where.append(Job.status == status)
     total = db.exec(select(func.count()).select_from(Job).where(*where)).one()
-    rows = db.exec(select(Job).where(*where).order_by(col(Job.created_at).desc(), col(Job.id)).limit(limit).offset(offset))
+    rows = db.exec(select(Job).where(*where).order_by(col(Job.created_at).desc(), col(Job.id))
+                   .limit(limit).offset(offset))
     return list(rows), total
 
 

@@ -67,7 +67,8 @@ async def check_csrf(request: Request) -> None:
 
 # ------------------------------------------------------------------ who is calling
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="PersonalApiToken",
-                           description="A personal API token (Settings → Personal API tokens, or `workmode tokens create`)")
+                           description="A personal API token "
+                                       "(Settings → Personal API tokens, or `workmode tokens create`)")
 BearerDep = Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer_scheme)]
 
 

@@ -161,7 +161,8 @@ class DecisionIn(BaseModel):
     decision: Literal["approve", "edit", "reject", "respond"]
     args_hash: Text = Field(..., min_length=1, max_length=128,
                            description="The args_hash of the action as you were shown it")
-    arguments: Annotated[Optional[dict[str, Any]], AfterValidator(_no_nul)] = Field(None, description="edit: the full, changed arguments")
+    arguments: Annotated[Optional[dict[str, Any]], AfterValidator(_no_nul)] = Field(
+        None, description="edit: the full, changed arguments")
     reason: Optional[Text] = Field(None, max_length=5000, description="reject: why (the agent is told)")
     feedback: Optional[Text] = Field(None, max_length=5000, description="respond: what the agent should do instead")
 

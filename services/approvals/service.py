@@ -82,7 +82,8 @@ def decide(
     if decision == "respond" and not (feedback or "").strip():
         raise InvalidDecision("feedback is empty", field="feedback")
 
-    values: dict[str, Any] = {"decided_by": actor.id, "decided_via": "person", "decided_at": utcnow(), "updated_at": utcnow()}
+    values: dict[str, Any] = {"decided_by": actor.id, "decided_via": "person", "decided_at": utcnow(),
+                              "updated_at": utcnow()}
     if decision == "edit":
         values.update(_edited(session, action, job, org, arguments))
     if decision in ("approve", "edit"):
@@ -105,7 +106,8 @@ def decide(
     if action.status == ActionStatus.approved:
         enqueue_execute(session, action.id)
     else:
-        note = (f"Not executed: {actor.name or actor.email} rejected it. Reason: {action.reason}" if decision == "reject"
+        note = (f"Not executed: {actor.name or actor.email} rejected it. Reason: {action.reason}"
+                if decision == "reject"
                 else f"Not executed: {actor.name or actor.email} responded with feedback: {action.feedback}")
         tool_message(session, job.id, action.tool_call_id, action.tool, note)
         maybe_resume(session, job.id)

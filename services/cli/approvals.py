@@ -37,7 +37,8 @@ def approvals_show(action_id: str) -> None:
         except ApprovalError as exc:
             fail(str(exc))
         click.echo(render_action(action))
-        click.echo(f"status: {action.status}\narguments: {json.dumps(action.arguments, indent=2)}\nhash: {action.args_hash}")
+        click.echo(f"status: {action.status}\narguments: {json.dumps(action.arguments, indent=2)}\n"
+                   f"hash: {action.args_hash}")
 
 
 def _decide(action_id: str, as_email: str | None, **choice) -> None:
@@ -47,7 +48,8 @@ def _decide(action_id: str, as_email: str | None, **choice) -> None:
     with session() as s:
         try:
             action = get_action(session=s, action_id=action_id)
-            decide(session=s, action_id=action_id, actor=cli_principal(s, as_email), shown_hash=action.args_hash, **choice)
+            decide(session=s, action_id=action_id, actor=cli_principal(s, as_email), shown_hash=action.args_hash,
+                   **choice)
             s.commit()
         except (ValueError, PermissionError, RuntimeError, LookupError) as exc:
             fail(str(exc))

@@ -25,7 +25,8 @@ TINY_MODEL_STEPS = 14
 def demo_model() -> Iterator[bool]:
     """Yields True when the tiny local model serves the demo."""
     if get_settings().model_base_url:
-        click.echo(f"model: {get_settings().model_name} at {get_settings().model_base_url} ({get_settings().tool_mode} tool calls)")
+        click.echo(f"model: {get_settings().model_name} at {get_settings().model_base_url} "
+                   f"({get_settings().tool_mode} tool calls)")
         yield False
         return
     from services.model.local import LocalModel, available, local_env
@@ -40,7 +41,8 @@ def demo_model() -> Iterator[bool]:
             "model: SmolLM2-135M-Instruct, running locally on the CPU (llama.cpp, JSON tool-calling mode).\n"
             "  It is a 135M-parameter model: it drives the real engine end to end, but its plans and\n"
             "  answers are weak. For real work point Workmode at a real model, e.g.\n"
-            "  WORKMODE_MODEL_BASE_URL=http://your-vllm:8000/v1 WORKMODE_MODEL_NAME=mistralai/Mistral-Medium-3.5-128B make demo",
+            "  WORKMODE_MODEL_BASE_URL=http://your-vllm:8000/v1 "
+            "WORKMODE_MODEL_NAME=mistralai/Mistral-Medium-3.5-128B make demo",
             fg="yellow"))
         yield True
 

@@ -40,7 +40,8 @@ def run_request(request: str, *, as_email=None, yes=False, think=None, max_steps
         with session() as s:
             try:
                 actor = cli_principal(s, as_email)
-                job = create_job(session=s, principal=actor, prompt=request, reasoning_effort=effort, max_steps=max_steps)
+                job = create_job(session=s, principal=actor, prompt=request, reasoning_effort=effort,
+                                 max_steps=max_steps)
                 s.commit()
             except (UnknownPrincipal, JobError) as exc:
                 fail(str(exc))

@@ -57,7 +57,8 @@ def render_event(ev: Event) -> str | None:
     if k == "tool_failed":
         return click.style(f"  {d.get('tool')} failed: {d.get('error')}", fg="red")
     if k == "model_output_invalid":
-        return click.style(f"  model output invalid (attempt {d.get('attempt')}): {'; '.join(d.get('problems', []))}", fg="yellow")
+        return click.style(f"  model output invalid (attempt {d.get('attempt')}): {'; '.join(d.get('problems', []))}",
+                           fg="yellow")
     if k == "model_unavailable":
         return click.style(f"  model unavailable; retrying in {d.get('retry_after', 0):.0f}s", fg="yellow")
     if k == "decided":
@@ -66,7 +67,8 @@ def render_event(ev: Event) -> str | None:
         return f"  {verb}{': ' + extra if extra else ''}"
     if k.startswith("action_"):
         color = {"action_succeeded": "green", "action_failed": "red", "action_in_doubt": "magenta"}.get(k)
-        return click.style(f"  {k.removeprefix('action_')}: {d.get('tool', '')} {d.get('error') or ''}".rstrip(), fg=color)
+        return click.style(f"  {k.removeprefix('action_')}: {d.get('tool', '')} {d.get('error') or ''}".rstrip(),
+                           fg=color)
     if k == "reconnect_required":
         return click.style(f"  ⚠ reconnect needed ({d.get('tool')}): {d.get('message')}", fg="yellow")
     if k == "reconnected":
@@ -109,7 +111,8 @@ def follow(job_id: str, actor: Principal, *, auto_approve: bool = False, ask: Ca
     last_event: int | None = 0  # Event.id is typed Optional (it is None only before the insert)
     while True:
         with Session(get_engine(), expire_on_commit=False) as s:
-            for ev in s.exec(select(Event).where(Event.job_id == job_id, col(Event.id) > last_event).order_by(col(Event.id))):
+            for ev in s.exec(select(Event).where(Event.job_id == job_id, col(Event.id) > last_event)
+                             .order_by(col(Event.id))):
                 last_event = ev.id
                 line = render_event(ev)
                 if line:

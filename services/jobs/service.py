@@ -102,7 +102,8 @@ def get_job(*, session: Session, job_id: str) -> Job:
     return job
 
 
-def list_jobs(*, session: Session, principal: Optional[Principal] = None, limit: int = 20, offset: int = 0) -> list[Job]:
+def list_jobs(*, session: Session, principal: Optional[Principal] = None, limit: int = 20,
+              offset: int = 0) -> list[Job]:
     stmt = select(Job).order_by(col(Job.created_at).desc()).limit(limit).offset(offset)
     if principal is not None:
         stmt = stmt.where(Job.org_id == principal.org_id)
@@ -158,8 +159,10 @@ class Superseded(RuntimeError):
     """Another worker owns the job now; this one stops without writing."""
 
 
-def finish(session: Session, job: Job, status: JobStatus, *, result: str | None = None, error: str | None = None, actor: str | None = None) -> None:
-    bump(session, job, status=status, result=result, error=error, waiting_for=None, lease_until=None, finished_at=utcnow())
+def finish(session: Session, job: Job, status: JobStatus, *, result: str | None = None, error: str | None = None,
+           actor: str | None = None) -> None:
+    bump(session, job, status=status, result=result, error=error, waiting_for=None, lease_until=None,
+         finished_at=utcnow())
     events.record(session, job.id, status.value, actor=actor, result=result, error=error)
 
 

@@ -106,7 +106,7 @@ def merge_system_messages(messages: list[dict]) -> list[dict]:
             rest.append(msg)
     if not system_parts:
         return rest
-    return [{"role": "system", "content": "\n\n".join(system_parts)}] + rest
+    return [{"role": "system", "content": "\n\n".join(system_parts)}, *rest]
 
 
 def add_to_system_message(messages: list[dict], text: str) -> list[dict]:
@@ -115,8 +115,8 @@ def add_to_system_message(messages: list[dict], text: str) -> list[dict]:
     if messages and messages[0].get("role") == "system":
         first = jsonmode.content_text(messages[0].get("content"))
         joined = f"{first}\n\n{text}" if first else text
-        return [{"role": "system", "content": joined}] + messages[1:]
-    return [{"role": "system", "content": text}] + messages
+        return [{"role": "system", "content": joined}, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
 
 
 class ModelClient:

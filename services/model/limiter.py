@@ -9,6 +9,7 @@ Waiting for a slot polls and gives up after `model_slot_wait_s`, raising ModelUn
 """
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -112,10 +113,8 @@ class RedisLimiter(Limiter):
         try:
             yield
         finally:
-            try:
+            with contextlib.suppress(redis.RedisError):  # the lease expires it
                 self.release(token)
-            except redis.RedisError:
-                pass  # the lease expires it
 
 
 _lock = threading.Lock()

@@ -131,7 +131,8 @@ class LocalModel:
                 last = type(exc).__name__
             time.sleep(0.1)
         self.stop()
-        raise LocalModelUnavailable(f"the local model server did not answer within {self.startup_timeout_s:g} s ({last})")
+        raise LocalModelUnavailable(
+            f"the local model server did not answer within {self.startup_timeout_s:g} s ({last})")
 
     def stop(self) -> None:
         server, self._server = self._server, None

@@ -49,14 +49,15 @@ def malformed(body: object) -> Optional[str]:
     kind = body.get("type")
     if kind == "block_actions":
         acts = body.get("actions")
-        if not isinstance(acts, list) or not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in acts):
+        if not isinstance(acts, list) or not all(isinstance(a, dict) and isinstance(a.get("action_id"), str)
+                                                 for a in acts):
             return "block_actions needs a list of actions, each with an action_id"
     elif kind in ("view_submission", "view_closed"):
         if not isinstance(body.get("view"), dict):
             return f"{kind} needs a view object"
-    elif kind == "event_callback":
-        if not isinstance(body.get("event"), dict) or not isinstance(body["event"].get("type"), str):
-            return "event_callback needs an event object with a type"
+    elif kind == "event_callback" and (not isinstance(body.get("event"), dict)
+                                       or not isinstance(body["event"].get("type"), str)):
+        return "event_callback needs an event object with a type"
     if kind in ("block_actions", "view_submission") and not isinstance(body.get("user"), dict):
         return f"{kind} needs a user object"
     return None
@@ -83,7 +84,8 @@ def get_app() -> App:
 
 def on_error(error: Exception, body: dict, logger) -> BoltResponse:
     """A listener failed: log it with the request kind, answer with what happened (no secrets)."""
-    kind = body.get("type") or ("command" if body.get("command") else "unknown") if isinstance(body, dict) else "unknown"
+    kind = (body.get("type") or ("command" if body.get("command") else "unknown")
+            if isinstance(body, dict) else "unknown")
     log.exception("Slack %s request failed: %s", kind, error, exc_info=error)
     return BoltResponse(status=500, body=f"Workmode could not handle this {kind} request ({type(error).__name__}); "
                                          "the error is in the server log.")

@@ -114,7 +114,8 @@ def outcome(action: Action, person: Person) -> str:
     return f":white_check_mark: {verb} by {by} ({at})." + done
 
 
-def approval_card(action: Action, job: Job, *, requester: str, requester_tz: str, person: Person) -> tuple[list[dict], str]:
+def approval_card(action: Action, job: Job, *, requester: str, requester_tz: str,
+                  person: Person) -> tuple[list[dict], str]:
     title = (action.preview or {}).get("title") or action.tool
     pending = action.status == "pending"
     head = (f":raised_hand: *Approval needed* for {requester}'s job `{short(job.id)}`" if pending

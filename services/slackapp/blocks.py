@@ -110,13 +110,15 @@ def job_card(job: Job, *, requester: str, current: str = "") -> tuple[list[dict]
     facts = [status_line(job)]
     if current and job.status in ("queued", "running", "waiting"):
         facts.append(esc(current))
-    facts.append(f"{job.total_tokens:,} tokens · {job.steps} steps · effort {job.reasoning_effort} · job `{short(job.id)}`")
+    facts.append(f"{job.total_tokens:,} tokens · {job.steps} steps · effort {job.reasoning_effort} "
+                 f"· job `{short(job.id)}`")
     blocks.append(context(" · ".join(facts[:-1]), facts[-1]))
     if job.status == "completed" and job.result:
         parts = chunks(markdown_to_mrkdwn(job.result))
         blocks.extend(section(p) for p in parts[:MAX_ANSWER_SECTIONS])
         if len(parts) > MAX_ANSWER_SECTIONS:
-            blocks.append(context(f"The answer is longer than Slack shows; `workmode jobs show {job.id}` has all of it."))
+            blocks.append(context(f"The answer is longer than Slack shows; "
+                                  f"`workmode jobs show {job.id}` has all of it."))
     elif job.error and job.status in ("failed", "cancelled", "expired"):
         blocks.append(section(f"*{STATUS[job.status]}:* {esc(clip(job.error, 2500))}"))
     fallback = f"Workmode · {STATUS.get(job.status, job.status)} · {clip(job.prompt, 120)}"

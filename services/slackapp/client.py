@@ -17,7 +17,8 @@ def bot_token(settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     token = settings.slack_bot_token.get_secret_value()
     if not token:
-        raise NotConfigured("Slack is not configured: set WORKMODE_SLACK_BOT_TOKEN (xoxb-…) from the app's install page")
+        raise NotConfigured(
+            "Slack is not configured: set WORKMODE_SLACK_BOT_TOKEN (xoxb-…) from the app's install page")
     return token
 
 

@@ -154,7 +154,8 @@ def job_line(job: Job) -> str:
 def cancel(s: Session, person: Principal, ref: str) -> str:
     try:
         job = find_job(s, person, ref)
-        cancel_job(session=s, job_id=job.id, actor=person, reason=f"cancelled in Slack by {person.name or person.email}")
+        cancel_job(session=s, job_id=job.id, actor=person,
+                   reason=f"cancelled in Slack by {person.name or person.email}")
         s.commit()
     except NotAllowed:
         s.rollback()

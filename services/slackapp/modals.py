@@ -45,7 +45,8 @@ def edit_view(action: Action, org: Organisation, meta: dict) -> dict:
 
 
 def reject_view(action: Action, meta: dict) -> dict:
-    reason = {"type": "input", "block_id": REASON, "label": {"type": "plain_text", "text": "Why? (the agent reads this)"},
+    reason = {"type": "input", "block_id": REASON,
+              "label": {"type": "plain_text", "text": "Why? (the agent reads this)"},
               "element": {"type": "plain_text_input", "action_id": "v", "multiline": True, "max_length": 2000}}
     intro = section(f"Reject *{esc(clip((action.preview or {}).get('title') or action.tool, 300))}*? Nothing will run.")
     return _modal(REJECT_SUBMIT, "Reject", "Reject", [intro, reason], meta)

@@ -92,7 +92,8 @@ def read_fields(schema: dict, original: dict, values: dict) -> tuple[dict, dict[
             continue
         element = block.get("v") or {}
         kind, _p = _kind(prop)
-        raw = (element.get("selected_option") or {}).get("value") if kind in ("enum", "boolean") else element.get("value")
+        raw = ((element.get("selected_option") or {}).get("value") if kind in ("enum", "boolean")
+               else element.get("value"))
         try:
             value = _read(kind, raw, prop.get("default", _NO_DEFAULT))
         except ValueError as exc:

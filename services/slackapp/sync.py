@@ -164,7 +164,8 @@ class Syncer:
         for event in recent:
             template = STEP_TEXT.get(event.kind)
             if template:
-                data = {"tool": event.data.get("tool", "a tool"), "question": b.clip(str(event.data.get("question", "")), 200)}
+                data = {"tool": event.data.get("tool", "a tool"),
+                        "question": b.clip(str(event.data.get("question", "")), 200)}
                 return template.format(**data)
         return ""
 

@@ -61,7 +61,8 @@ def flash(request: Request, message: str, kind: str = "ok") -> None:
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200,
          user: Any = None) -> Response:
     ctx = {"request": request, "user": user, "csrf": csrf_token(request),
-           "flashes": [] if name.startswith("_") else request.session.pop("flash", []), "tz": getattr(user, "time_zone", "UTC"), **context}
+           "flashes": [] if name.startswith("_") else request.session.pop("flash", []),
+           "tz": getattr(user, "time_zone", "UTC"), **context}
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
