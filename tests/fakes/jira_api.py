@@ -198,7 +198,7 @@ class FakeJira(LocalServer):
         if not m:
             raise ApiError(404, [f"no route {path}"])
         rest = m.group(1)
-        one = lambda name, default=None: (q.get(name) or [default])[0]  # noqa: E731
+        one = lambda name, default=None: (q.get(name) or [default])[0]  # noqa: E731  (a one-line query reader local to this handler)
         if rest == "serverInfo" and method == "GET":
             return 200, self.server_info()
         if rest == "myself":

@@ -180,7 +180,8 @@ class ScriptedModel:
                             time.sleep(reply.seconds)
                             reply = reply.inner or model._default
                         else:
-                            reply = reply.fn(body)  # type: ignore[misc]
+                            assert reply.fn is not None  # dynamic() always sets it
+                            reply = reply.fn(body)
                     self._answer(body, reply)
                 finally:
                     model._leave()

@@ -177,8 +177,8 @@ class FakeSlack(LocalServer):
         return [m for m in msgs if oldest < float(m["ts"]) < latest]
 
     def call(self, method: str, a: dict) -> dict:
-        flag = lambda name: str(a.get(name, "")).lower() in ("1", "true")  # noqa: E731
-        limit = lambda default, most: max(1, min(int(a.get("limit") or default), most))  # noqa: E731
+        flag = lambda name: str(a.get(name, "")).lower() in ("1", "true")  # noqa: E731  (one-line argument readers local to this handler)
+        limit = lambda default, most: max(1, min(int(a.get("limit") or default), most))  # noqa: E731  (one-line argument readers local to this handler)
         if method == "auth.test":
             return {"url": "https://northwind.slack.com/", "team": "Northwind", "user": "workmode",
                     "team_id": "T0NORTHWIND", "user_id": BOT_USER, "bot_id": BOT_ID}

@@ -164,7 +164,7 @@ def test_approvals_filters(worker, workspace, client):
     outside = propose(worker, people["alex"], dict(EMAIL, to=["someone@elsewhere.example"]))
     inside = propose(worker, people["alex"])
     auth = api_token(people["alex"])
-    ids = lambda q: [a["id"] for a in client.get(f"/api/approvals?{q}", headers=auth).json()["items"]]  # noqa: E731
+    ids = lambda q: [a["id"] for a in client.get(f"/api/approvals?{q}", headers=auth).json()["items"]]  # noqa: E731  (a one-line query helper local to this test)
     assert ids("") == [inside.id, outside.id]
     assert ids("risk=outside_recipient") == [outside.id]
     assert ids("risk=none") == [inside.id]
