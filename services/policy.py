@@ -3,14 +3,18 @@ needs a person. Used by the engine (deciding, cancelling), Slack (whom to DM) an
 see what). A leaf above the store: it reads the organisation's policy and the person's roles."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from services.store.models import Job, Organisation, Principal
 
 APPROVER_ROLES = {"approver", "admin"}
 
 
-def needs_person(org: Organisation, tool_name: str) -> bool:
-    """False only for tools the organisation's policy auto-approves (none by default)."""
-    return tool_name not in set(auto_approved(org))
+def needs_person(org: Organisation, tool_name: str, risk_flags: Sequence[dict[str, Any]] = ()) -> bool:
+    """False only for tools the organisation's policy auto-approves (none by default), and never
+    for an action that carries a risk flag: a flagged action always waits for a person."""
+    return bool(risk_flags) or tool_name not in set(auto_approved(org))
 
 
 def auto_approved(org: Organisation) -> list[str]:
@@ -38,3 +42,29 @@ def may_decide(org: Organisation, job: Job, principal: Principal) -> bool:
     if principal.id == job.principal_id:
         return True
     return is_approver(org, principal)
+
+
+# ---------------------------------------------------------------- egress: where things may go
+EGRESS_MODES = ("flag", "block")
+
+
+def allowed_domains(org: Organisation) -> list[str]:
+    """Outside domains the organisation lets mail, invitations and Slack Connect channels reach
+    without a flag (policy["egress"]["allowed_domains"]), lower-cased. The organisation's own
+    domains (`org.domains`) are inside, never outside."""
+    egress = (org.policy or {}).get("egress") or {}
+    return [str(d).strip().lower().lstrip("@.") for d in egress.get("allowed_domains") or [] if str(d).strip()]
+
+
+def egress_mode(org: Organisation) -> str:
+    """What happens to an action that reaches an outside domain not on the list: "flag" (the
+    default: a person sees a risk flag when approving) or "block" (refused before any approval)."""
+    mode = str(((org.policy or {}).get("egress") or {}).get("mode") or "flag").lower()
+    return mode if mode in EGRESS_MODES else "flag"
+
+
+def allowed_hosts(org: Organisation | None) -> set[str]:
+    """Host names the organisation's admin lets connectors reach even though they resolve to
+    internal addresses (an on-premises Jira: policy["allowed_hosts"]), lower-cased."""
+    hosts = ((org.policy or {}).get("allowed_hosts") if org is not None else None) or []
+    return {str(h).strip().lower().rstrip(".") for h in hosts if str(h).strip()}

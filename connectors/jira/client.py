@@ -2,7 +2,9 @@
 
 The client retries nothing itself (`max_retries=0`): the engine decides, because a blind retry of a
 POST that timed out could create a second issue. Requests may only go to the configured site: every
-other origin is refused before it leaves the process (redirects included).
+other origin is refused before it leaves the process (redirects included). A site a person gave
+(`workmode connect jira`) must resolve to public addresses, checked at every request
+(`connectors/net.py`); the sites the operator or the organisation's admin configured are exempt.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from connectors.base import (
     TransientError,
 )
 from connectors.jira.config import JiraConfig, load_config
+from connectors.net import adapter_for, admin_hosts
+from services.config import get_settings
 from services.store.models import utcnow
 
 DEFAULT_RETRY_AFTER_S = 10.0
@@ -63,8 +67,9 @@ class Jira:
         return r.json() if r.content else None
 
 
-def build(config: JiraConfig) -> Jira:
-    """The real client for `config` (calls serverInfo to learn Cloud or Data Center)."""
+def build(config: JiraConfig, allowed_hosts: frozenset[str] = frozenset()) -> Jira:
+    """The real client for `config` (calls serverInfo to learn Cloud or Data Center). Its site must
+    resolve to public addresses unless its host is in `allowed_hosts` (configured by an admin)."""
     secret = None
     kwargs: dict[str, Any] = {}
     if config.auth == "basic":
@@ -80,7 +85,7 @@ def build(config: JiraConfig) -> Jira:
     session = api._session
     session.mount("http://", _Refuse(config.origin))
     session.mount("https://", _Refuse(config.origin))
-    session.mount(config.origin + "/", HTTPAdapter(max_retries=0))
+    session.mount(config.origin + "/", adapter_for(config.url, allowed_hosts))
     info = api.server_info()
     api.deploymentType = info.get("deploymentType")
     api._version = tuple(info.get("versionNumbers") or (0, 0, 0))
@@ -92,14 +97,16 @@ def connect(ctx: ToolContext, config: Optional[JiraConfig] = None) -> Iterator[J
     """`with connect(ctx) as jira:` a client for the principal; failures become connector errors."""
     given = config is not None
     config = config or load_config(ctx)
+    settings = get_settings()
+    allowed = frozenset(admin_hosts(ctx.session, ctx.org_id, settings.jira_url, settings.atlassian_api_url))
     with translate_errors(config):
         try:
-            client = build(config)
+            client = build(config, allowed)
         except JIRAError as exc:  # an OAuth access token refused before it expired: refresh once
             if given or exc.status_code != 401 or config.auth != "oauth":
                 raise
             config = load_config(ctx, refresh=True)
-            client = build(config)
+            client = build(config, allowed)
         try:
             yield client
         finally:
@@ -125,7 +132,7 @@ def translate_errors(config: JiraConfig) -> Iterator[None]:
 
 def _message(exc: JIRAError) -> str:
     text = (exc.text or "").strip()
-    return text[:500] if text else f"HTTP {exc.status_code}"
+    return text[:300] if text else f"HTTP {exc.status_code}"  # outside text: kept short
 
 
 def _from_status(status: Optional[int], text: str, response: Optional[requests.Response]) -> ToolError:

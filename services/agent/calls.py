@@ -1,5 +1,9 @@
 """Dispatching the tool calls of one assistant turn: built-ins act on the job, read tools run
-now, write tools become Actions (approved by a person unless the policy says otherwise)."""
+now, write tools become Actions (approved by a person unless the policy says otherwise; an action
+with a risk flag always waits for a person, and one the egress policy blocks is refused at once).
+
+A connector's error can quote the outside server (a Jira error body): its text reaches the model
+cut to ERROR_MAX_CHARS and fenced as untrusted, like any text others wrote."""
 from __future__ import annotations
 
 import json
@@ -22,7 +26,7 @@ from connectors.base import (
 )
 from services.agent.builtins import ASK_USER, READ_MORE, UPDATE_PLAN
 from services.agent.prompt import truncate
-from services.agent.risk import risk_flags
+from services.agent.risk import blocked, describe, risk_flags
 from services.agent.toolbox import ToolRef
 from services.config import get_settings
 from services.credentials.access import tool_context as credential_context
@@ -36,6 +40,7 @@ from services.store.models import Action, ActionStatus, Event, Job, Message, Org
 
 CONNECTOR_RETRIES = 3
 MAX_INLINE_WAIT_S = 30.0
+ERROR_MAX_CHARS = 300  # of a connector's error message (it may quote the outside server)
 
 
 def tool_context(session: Session, job: Job, principal: Principal, action_id: str | None = None) -> ToolContext:
@@ -132,9 +137,10 @@ def process_calls(
         elif name == READ_MORE:
             keep(tool_message(session, job.id, call_id, name, _read_more(session, job, arguments), seq=seq()))
         elif tools[name].write:
-            # Pending or auto-approved: either way the job waits for the action's result.
-            propose(session, job, org, tools[name], call_id, arguments, transcript)
-            outcome.wait("approval")
+            if not _refused(session, job, org, tools[name], call_id, arguments, transcript, seq, keep):
+                # Pending or auto-approved: either way the job waits for the action's result.
+                propose(session, job, org, tools[name], call_id, arguments, transcript)
+                outcome.wait("approval")
         elif not _read(session, job, principal, tools[name], call_id, arguments, seq, keep):
             outcome.wait("reconnect")
             session.commit()
@@ -152,17 +158,51 @@ def _read(session: Session, job: Job, principal: Principal, ref: ToolRef, call_i
           seq: Callable[[], int | None], keep: Callable[[Message], None]) -> bool:
     """Run a read tool and record its result; False when the person must reconnect first."""
     try:
+        ref.tool.parse(arguments)
+    except ToolError as exc:  # our own words about the model's arguments
+        keep(tool_message(session, job.id, call_id, ref.tool.name, f"error ({exc.kind}): {exc.message}", seq=seq()))
+        events.record(session, job.id, "tool_failed", tool=ref.tool.name, error=exc.message)
+        return True
+    try:
         result = run_read(job, principal, ref, arguments)
     except ReconnectRequired as exc:
         events.record(session, job.id, "reconnect_required", tool=ref.tool.name, message=exc.message)
         return False
-    except ToolError as exc:
-        keep(tool_message(session, job.id, call_id, ref.tool.name, f"error ({exc.kind}): {exc.message}", seq=seq()))
-        events.record(session, job.id, "tool_failed", tool=ref.tool.name, error=exc.message)
+    except ToolError as exc:  # may quote the outside server: cut, and fenced when the model reads it
+        text = cut(exc.message)
+        keep(tool_message(session, job.id, call_id, ref.tool.name, f"error ({exc.kind}): {text}", seq=seq(),
+                          untrusted=True, source=f"{ref.tool.name} (error)"))
+        events.record(session, job.id, "tool_failed", tool=ref.tool.name, error=text)
         return True
     keep(tool_message(session, job.id, call_id, ref.tool.name, result.as_text(), seq=seq(), untrusted=result.untrusted,
                       source=result.source, images=list(result.images or [])))
     events.record(session, job.id, "tool_called", tool=ref.tool.name, source=result.source, untrusted=result.untrusted)
+    return True
+
+
+def cut(text: str, limit: int = ERROR_MAX_CHARS) -> str:
+    """At most `limit` characters of an error's text, saying when some were left out."""
+    return text if len(text) <= limit else text[:limit].rstrip() + f" [… {len(text) - limit} characters cut]"
+
+
+def _refused(session: Session, job: Job, org: Organisation, ref: ToolRef, call_id: str, arguments: dict[str, Any],
+             transcript: list[Message], seq: Callable[[], int | None], keep: Callable[[Message], None]) -> bool:
+    """Refuse a proposal the organisation's egress policy blocks ("mode": "block"): no Action, and
+    the model reads why. Arguments that do not parse are left to `propose`, which says so."""
+    try:
+        canonical = ref.tool.parse(arguments).model_dump(mode="json")
+    except ToolError:
+        return False
+    refused = blocked(risk_flags(ref.tool, canonical, org, transcript, job.prompt))
+    if not refused:
+        return False
+    why = "; ".join(describe(f) for f in refused)
+    keep(tool_message(session, job.id, call_id, ref.tool.name,
+                      f"error (blocked): refused by the organisation's egress policy, nothing was done: {why}. "
+                      "Only the organisation's domains and the outside domains its policy allows may be reached; "
+                      "tell the requester if this must go elsewhere.", seq=seq()))
+    events.record(session, job.id, "action_blocked", tool=ref.tool.name, call_id=call_id,
+                  risk_flags=[f["kind"] for f in refused])
     return True
 
 
@@ -207,7 +247,7 @@ def propose(
         context=recent_reads(transcript),
         expires_at=now + timedelta(seconds=get_settings().approval_ttl_s),
     )
-    if not needs_person(org, ref.tool.name):
+    if not needs_person(org, ref.tool.name, action.risk_flags):
         action.status = ActionStatus.approved
         action.approved_hash = action.args_hash
         action.decided_by, action.decided_via, action.decided_at = "policy", "policy", now

@@ -1,18 +1,26 @@
 """Risk flags on proposed actions, computed by the engine from the arguments and the transcript,
-never by the model: recipients outside the organisation, links, and text that first appeared in
-content someone else wrote."""
+never by the model: recipients and invitees outside the organisation and outside the domains its
+egress policy allows, links to domains the requester never mentioned, and text that first appeared
+in content someone else wrote.
+
+An outside recipient is flagged with `"blocked": True` when the organisation's egress mode is
+"block": such an action is refused before anyone is asked (services/agent/calls.py)."""
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from connectors.base import Tool
+from services.agent.builtins import ASK_USER
+from services.policy import allowed_domains, egress_mode
 from services.store.models import Message, Organisation
 
 URL_RE = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", re.I)
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 WORD_RE = re.compile(r"\w+")
+DOMAIN_RE = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\b", re.I)
 SHINGLE = 6  # consecutive words that count as copied text
 
 
@@ -32,25 +40,53 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
 
 
+def _within(domain: str, domains: Iterable[str]) -> bool:
+    domain = domain.lower().rstrip(".")
+    return any(domain == d.lower() or domain.endswith("." + d.lower()) for d in domains if d)
+
+
 def _domain_ok(address: str, domains: list[str]) -> bool:
-    domain = address.rsplit("@", 1)[-1].lower()
-    return any(domain == d.lower() or domain.endswith("." + d.lower()) for d in domains)
+    return _within(address.rsplit("@", 1)[-1], domains)
+
+
+def link_host(url: str) -> str:
+    """The host a link points at (`www.x.org/y` has no scheme; it is read as https)."""
+    return (urlsplit(url if "://" in url else "https://" + url).hostname or "").lower().rstrip(".")
+
+
+def requester_domains(transcript: list[Message], prompt: str) -> set[str]:
+    """Every domain named in the requester's own words: the request (its first message names them
+    and their address) and their answers to ask_user. Text others wrote does not count."""
+    own = [prompt] + [m.content for m in transcript
+                      if m.role == "user" or (m.role == "tool" and m.name == ASK_USER and not m.untrusted)]
+    return {d.lower() for text in own for d in DOMAIN_RE.findall(text or "")}
 
 
 def risk_flags(
     tool: Tool, arguments: dict[str, Any], org: Organisation, transcript: list[Message], prompt: str
 ) -> list[dict[str, Any]]:
     flags: list[dict[str, Any]] = []
+    inside, allowed = list(org.domains or []), allowed_domains(org)
+    blocked = egress_mode(org) == "block"
     for field in tool.recipient_fields:
         for _, value in _strings(arguments.get(field)):
             for address in EMAIL_RE.findall(value):
-                if not _domain_ok(address, org.domains or []):
-                    flags.append({"kind": "outside_recipient", "field": field, "value": address})
+                if not _domain_ok(address, inside + allowed):
+                    flag: dict[str, Any] = {"kind": "outside_recipient", "field": field, "value": address}
+                    flags.append({**flag, "blocked": True} if blocked else flag)
+    seen = requester_domains(transcript, prompt)
     for path, value in _strings(arguments):
         for url in URL_RE.findall(value):
-            flags.append({"kind": "link", "field": path, "value": url})
+            host = link_host(url)
+            if not host or not _within(host, seen):
+                flags.append({"kind": "link", "field": path, "value": url, "domain": host})
     flags.extend(_untrusted_flags(arguments, transcript, prompt))
     return flags
+
+
+def blocked(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The flags that the organisation's egress policy refuses outright."""
+    return [f for f in flags if f.get("blocked")]
 
 
 def _untrusted_flags(arguments: dict[str, Any], transcript: list[Message], prompt: str) -> list[dict[str, Any]]:
@@ -76,9 +112,9 @@ def _untrusted_flags(arguments: dict[str, Any], transcript: list[Message], promp
 def describe(flag: dict[str, Any]) -> str:
     kind = flag.get("kind")
     if kind == "outside_recipient":
-        return f"outside recipient: {flag['value']}"
+        return f"outside recipient: {flag['value']} (not the organisation's or an allowed domain)"
     if kind == "link":
-        return f"link in {flag['field']}: {flag['value']}"
+        return f"link in {flag['field']} to a domain the requester never mentioned: {flag['value']}"
     if kind == "untrusted_content":
         return f"{flag['field']} contains text from {flag['source']}: “{flag['excerpt']}”"
     return str(flag)

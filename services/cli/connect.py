@@ -61,6 +61,7 @@ def connect_jira(as_email: str | None, url: str, email: str, pat: bool, oauth: b
     from services.agent.reconnect import resume_after_reconnect
     from services.credentials import service as store
     from services.credentials.forms import JiraConnect
+    from services.errors import Invalid
 
     if oauth:
         return _connect_jira_oauth(as_email)
@@ -73,6 +74,10 @@ def connect_jira(as_email: str | None, url: str, email: str, pat: bool, oauth: b
         fail("; ".join(e["msg"] for e in exc.errors()))
     with session() as s:
         me = _principal(s, as_email)
+        try:
+            body.check_destination(s, me.org_id)
+        except Invalid as exc:
+            fail(exc.message)
         store.save(session=s, principal_id=me.id, provider="jira", secret=body.secret())
         resume_after_reconnect(s, me.id)
         s.commit()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from sqlmodel import Session
+
+from connectors import net
+from services.config import get_settings
+from services.errors import Invalid
 
 
 class JiraConnect(BaseModel):
@@ -17,11 +21,7 @@ class JiraConnect(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        parts = urlsplit(v.strip())
-        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
-        if not parts.hostname or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
-            raise ValueError("must be an https URL such as https://acme.atlassian.net")
-        return v.strip().rstrip("/")
+        return net.check_shape(v)  # https, no userinfo, query or fragment
 
     @model_validator(mode="after")
     def _one(self) -> JiraConnect:
@@ -30,6 +30,18 @@ class JiraConnect(BaseModel):
         if self.api_token and "@" not in self.email:
             raise ValueError("an API token needs the account's email")
         return self
+
+    def check_destination(self, session: Session, org_id: str) -> None:
+        """Refuse a site that resolves to an address that is not public (loopback, private,
+        link-local, the cloud metadata service, ...) unless the operator configured it
+        (WORKMODE_JIRA_URL) or the organisation's admin allowed its host (policy "allowed_hosts").
+        A name that does not resolve now is kept: every request checks again."""
+        s = get_settings()
+        allowed = net.admin_hosts(session, org_id, s.jira_url, s.atlassian_api_url)
+        try:
+            net.check_destination(self.url, allowed, unresolved_ok=True)
+        except net.Refused as exc:
+            raise Invalid(exc.message, field="url") from None
 
     def secret(self) -> dict[str, Any]:
         if self.api_token:

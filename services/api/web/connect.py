@@ -101,6 +101,7 @@ def make_router(current_principal: Callable[..., Principal]) -> APIRouter:
 
     @router.post("/connect/jira", status_code=204, summary="Store a Jira API token or personal access token")
     def connect_jira(body: JiraConnect, session: SessionDep, me: Principal = me_dep) -> None:
+        body.check_destination(session, me.org_id)
         store.save(session=session, principal_id=me.id, provider="jira", secret=body.secret())
         resume_after_reconnect(session, me.id)
         session.commit()
