@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from prometheus_client import generate_latest
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
@@ -40,10 +40,15 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value
 
 
+def _counts(s: Session, status: Any) -> dict[str, int]:
+    """Rows per status of one table."""
+    return {row[0]: row[1] for row in s.execute(select(status, func.count()).group_by(status))}
+
+
 def store_families() -> list[GaugeMetricFamily]:
     with Session(get_engine()) as s:
-        jobs = dict(s.execute(select(col(Job.status), func.count()).group_by(col(Job.status))).tuples().all())
-        actions = dict(s.execute(select(col(Action.status), func.count()).group_by(col(Action.status))).tuples().all())
+        jobs = _counts(s, col(Job.status))
+        actions = _counts(s, col(Action.status))
         pending, oldest = s.execute(select(func.count(), func.min(col(Action.created_at)))
                                     .where(col(Action.status) == ActionStatus.pending)).one()
     job_g = GaugeMetricFamily("workmode_jobs", "Jobs in the store by status", labels=["status"])
