@@ -11,6 +11,7 @@ import ipaddress
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Optional, Protocol
 from urllib.parse import urlsplit
 
@@ -87,7 +88,9 @@ class CredentialAccess(Protocol):
 @dataclass
 class ToolContext:
     """What a tool may use. `session` is the job store's session (the sandbox keeps its world there);
-    `credentials` reads and writes the principal's own connections (None: nothing is connected)."""
+    `credentials` reads and writes the principal's own connections (None: nothing is connected).
+    `executing_since`: when the engine claimed the action for execution (set for an approved
+    Action's run and verify), so a verify need not look further back than that."""
 
     session: Session
     principal_id: str
@@ -97,6 +100,7 @@ class ToolContext:
     job_id: Optional[str] = None
     action_id: Optional[str] = None  # set when a write runs as an approved Action
     credentials: Optional[CredentialAccess] = None
+    executing_since: datetime | None = None
 
 
 @dataclass

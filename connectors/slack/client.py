@@ -38,6 +38,7 @@ NOT_FOUND = {"channel_not_found", "thread_not_found", "users_not_found", "user_n
              "user_not_visible", "invalid_thread_ts"}
 TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org"}
 HINTS = {"not_in_channel": " (invite the Workmode app to the channel)",
+         "channel_not_found": " (a private channel exists for the Workmode app only once it is invited)",
          "missing_scope": " (the Slack app needs another OAuth scope; reinstall it)"}
 
 
@@ -66,6 +67,16 @@ def slack_error(exc: SlackApiError) -> str:
     return str(data.get("error") or f"HTTP {exc.response.status_code}")
 
 
+def hint(exc: SlackApiError) -> str:
+    """What to do about it. A missing_scope answer names the scope in `needed`."""
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    error, needed = slack_error(exc), data.get("needed")
+    if error == "missing_scope" and isinstance(needed, str) and needed:
+        return f" (the Slack app lacks the {needed} scope: add it to the app, as in infra/slack/manifest.yml, " \
+               "and reinstall it)"
+    return HINTS.get(error, "")
+
+
 @contextmanager
 def translate_errors(config: SlackConfig) -> Iterator[None]:
     """invalid_auth/401 → reconnect, missing_scope/not_in_channel/403 → not permitted,
@@ -86,7 +97,7 @@ def translate_errors(config: SlackConfig) -> Iterator[None]:
 def _from_response(exc: SlackApiError) -> ToolError:
     status, error = exc.response.status_code, slack_error(exc)
     method = exc.response.api_url.rsplit("/", 1)[-1].split("?")[0]
-    text = f"Slack {method}: {error}{HINTS.get(error, '')}"
+    text = f"Slack {method}: {error}{hint(exc)}"
     if status == 429 or error == "ratelimited":
         return RateLimited(text, retry_after=retry_after(exc.response.headers))
     if status == 401 or error in RECONNECT:

@@ -13,7 +13,15 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from connectors.base import CannotVerify, RateLimited, ReconnectRequired, ToolError, TransientError, args_hash
+from connectors.base import (
+    CannotVerify,
+    RateLimited,
+    ReconnectRequired,
+    ToolContext,
+    ToolError,
+    TransientError,
+    args_hash,
+)
 from connectors.registry import get_connector
 from services import metrics
 from services.agent.calls import tool_context
@@ -27,6 +35,13 @@ from services.store.models import Action, ActionStatus, Job, Principal, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+
+
+def action_context(world: Session, job: Job, principal: Principal, action: Action) -> ToolContext:
+    """The tool's context for this action, with when its execution began (for verify's scans)."""
+    ctx = tool_context(world, job, principal, action.id)
+    ctx.executing_since = action.executing_since
+    return ctx
 
 
 def claim(session: Session, action_id: str) -> Action | None:
@@ -69,7 +84,7 @@ def execute_action(action_id: str) -> str:
         crash_point(EXECUTE_BEFORE_CALL)
         try:
             with Session(get_engine()) as world:
-                result = tool.run(tool_context(world, job, principal, action.id), parsed)
+                result = tool.run(action_context(world, job, principal, action), parsed)
                 world.commit()
         except ReconnectRequired as exc:  # 401: refused, nothing happened; wait for the person
             from services.agent.reconnect import pause_action
@@ -129,7 +144,7 @@ def verify(session: Session, action: Action) -> str:
         raise TypeError(f"write tool {action.tool} has no verify")
     try:
         with Session(get_engine()) as world:
-            found = tool.verify(tool_context(world, job, principal, action.id), tool.parse(action.arguments), action.id)
+            found = tool.verify(action_context(world, job, principal, action), tool.parse(action.arguments), action.id)
     except (CannotVerify, ToolError) as exc:
         settle(session, action, ActionStatus.in_doubt, error=f"cannot tell whether it happened: {exc}")
         return "in_doubt"

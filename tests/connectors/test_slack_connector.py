@@ -2,6 +2,7 @@
 local Slack Web API."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -125,10 +126,19 @@ def test_channel_names_are_found_across_pages(slack, session, alex):
         call(session, alex, "slack_history", {"channel": "#nope"})
 
 
-def test_private_channel_without_the_app_is_not_permitted(slack, session, alex):
+def test_private_channel_without_the_app_is_not_found(slack, session, alex):
     hidden = slack.add_channel("secret", private=True, member=False)
-    with pytest.raises(NotPermitted, match="not_in_channel"):
+    with pytest.raises(NotFound, match=r"channel_not_found .*only once it is invited"):
         call(session, alex, "slack_history", {"channel": hidden})
+    with pytest.raises(NotFound, match="no channel 'secret'"):
+        call(session, alex, "slack_history", {"channel": "secret"})
+
+
+def test_a_public_channel_the_app_is_not_in_cannot_be_read(slack, session, alex):
+    slack.add_channel("lobby", member=False)
+    with pytest.raises(NotPermitted, match=r"not_in_channel .*invite the Workmode app"):
+        call(session, alex, "slack_history", {"channel": "lobby"})
+    assert slack.called("conversations.join") == []  # reading joins nothing
 
 
 def test_thread_reads_every_page(slack, session, alex):
@@ -165,7 +175,8 @@ def test_post_carries_the_action_and_verify_finds_it(slack, session, alex):
     assert verify(session, alex, "slack_post", args, "act-post") == result.data
     assert all(c["include_all_metadata"] in ("1", "true") for c in slack.called("conversations.history"))
     assert verify(session, alex, "slack_post", args, "act-other") is None
-    assert verify(session, alex, "slack_post", {"channel": "#gone", "text": "x"}, "act-post") is None
+    with pytest.raises(CannotVerify, match=r"does not show the channel #gone .*invite the app"):
+        verify(session, alex, "slack_post", {"channel": "#gone", "text": "x"}, "act-post")
 
 
 def test_thread_reply_and_its_verify(slack, session, alex):
@@ -179,15 +190,57 @@ def test_thread_reply_and_its_verify(slack, session, alex):
         call(session, alex, "slack_post", {**args, "thread_ts": "1.000001"}, "act-x")
 
 
-def test_posting_joins_a_public_channel_but_not_a_private_one(slack, session, alex):
+@pytest.mark.parametrize("by", ["name", "id"])
+def test_a_post_in_a_public_channel_joins_it_so_verify_can_read_it(slack, session, alex, by):
+    """chat:write.public would let the post through without joining; history would then answer
+    not_in_channel and every such action end in doubt. The app joins first, then posts."""
     general = slack.add_channel("general", member=False)
-    call(session, alex, "slack_post", {"channel": "general", "text": "hello"}, "act-join")
-    assert slack.called("conversations.join") == [{"channel": general}]
-    assert len(slack.posted("act-join")) == 1
+    ref = "#general" if by == "name" else general
+    result = call(session, alex, "slack_post", {"channel": ref, "text": "hello"}, "act-join")
+    assert [c["method"] for c in slack.calls if c["method"] in ("conversations.join", "chat.postMessage")] == \
+        ["conversations.join", "chat.postMessage"]
+    assert slack.called("conversations.join") == [{"channel": general}] and len(slack.posted("act-join")) == 1
+    assert verify(session, alex, "slack_post", {"channel": ref, "text": "hello"}, "act-join") == result.data
+    call(session, alex, "slack_post", {"channel": ref, "text": "again"}, "act-member")
+    assert len(slack.called("conversations.join")) == 1  # a member already: no second join
+
+
+def test_verify_joins_a_public_channel_the_app_is_not_in(slack, session, alex):
+    """Posted before the app joined (chat:write.public), or the app was removed since: verify
+    joins the public channel to read it rather than answer "in doubt"."""
+    lobby = slack.add_channel("lobby", member=False)
+    ts = slack.add_message(lobby, "UBOT00001", "hello", metadata={"event_type": "workmode_action",
+                                                                  "event_payload": {"action_id": "act-old"}})
+    assert verify(session, alex, "slack_post", {"channel": "lobby", "text": "hello"}, "act-old") == \
+        {"channel": lobby, "ts": ts}
+    assert slack.called("conversations.join") == [{"channel": lobby}]
+    assert verify(session, alex, "slack_post", {"channel": "lobby", "text": "x"}, "act-none") is None
+
+
+def test_private_channels_post_and_verify_for_members_only(slack, session, alex):
+    inner = slack.add_channel("inner", private=True)
+    result = call(session, alex, "slack_post", {"channel": "inner", "text": "hi"}, "act-inner")
+    assert verify(session, alex, "slack_post", {"channel": inner, "text": "hi"}, "act-inner") == result.data
     secret = slack.add_channel("secret", private=True, member=False)
-    with pytest.raises(NotPermitted, match="invite the Workmode app"):
-        call(session, alex, "slack_post", {"channel": secret, "text": "hello"}, "act-no")
-    assert slack.posted("act-no") == []
+    for ref in (secret, "#secret"):
+        with pytest.raises(NotFound, match="invite"):
+            call(session, alex, "slack_post", {"channel": ref, "text": "hello"}, "act-no")
+        with pytest.raises(CannotVerify, match=rf"does not show the channel {ref} .*private channel it is not in"):
+            verify(session, alex, "slack_post", {"channel": ref, "text": "hello"}, "act-no")
+    assert slack.posted("act-no") == [] and slack.called("conversations.join") == []
+
+
+def test_a_missing_scope_is_named_and_nothing_is_posted(slack, session, alex):
+    """Slack answers missing_scope with the scope `needed`; the error says which one to add."""
+    general = slack.add_channel("general", member=False)
+    slack.scopes.discard("channels:join")
+    with pytest.raises(NotPermitted, match=r"conversations.join: missing_scope .*lacks the channels:join scope"):
+        call(session, alex, "slack_post", {"channel": general, "text": "hello"}, "act-scope")
+    assert slack.posted() == []
+    slack.scopes.discard("channels:history")
+    with pytest.raises(NotPermitted, match="lacks the channels:history scope") as err:
+        call(session, alex, "slack_history", {"channel": "eng"})
+    assert BOT_TOKEN not in err.value.message
 
 
 def test_direct_message_by_email_or_id(slack, session, alex):
@@ -201,19 +254,28 @@ def test_direct_message_by_email_or_id(slack, session, alex):
         call(session, alex, "slack_dm", {"user": "ghost@northwind.example", "text": "boo"})
 
 
-def test_verify_reads_only_since_the_action_was_proposed(slack, session, alex):
+def test_verify_reads_only_since_execution_began(slack, session, alex):
+    """Not from when the action was proposed (it may wait days for approval): from
+    `executing_since`, less the margin for clocks and retries."""
     with Session(get_engine(), expire_on_commit=False) as s:
         job = Job(org_id=alex.org_id, principal_id=alex.id, prompt="post it")
         s.add(job)
         s.flush()
         action = Action(job_id=job.id, tool_call_id="c1", connector="slack", tool="slack_post", arguments={},
-                        args_hash="h", created_at=utcnow() - timedelta(minutes=5))
+                        args_hash="h", created_at=utcnow() - timedelta(days=3))
         s.add(action)
         s.commit()
-    call(session, alex, "slack_post", {"channel": "eng", "text": "x"}, action.id)
-    assert verify(session, alex, "slack_post", {"channel": "eng", "text": "x"}, action.id)["channel"] == slack.eng
+    started = utcnow() - timedelta(minutes=1)
+    context = replace(ctx(session, alex), executing_since=started)
+    tool = TOOLS["slack_post"]
+    result = tool.run(replace(context, action_id=action.id), tool.parse({"channel": "eng", "text": "x"}))
+    assert tool.verify(context, tool.parse({"channel": "eng", "text": "x"}), action.id) == result.data
     oldest = float(slack.called("conversations.history")[-1]["oldest"])
-    assert abs(oldest - (action.created_at - timedelta(minutes=10)).timestamp()) < 1
+    assert oldest == pytest.approx((started - timedelta(minutes=10)).timestamp(), abs=0.01)
+    # Without it (a verify outside the engine), the stored action's own time: earlier, never later.
+    verify(session, alex, "slack_post", {"channel": "eng", "text": "x"}, action.id)
+    oldest = float(slack.called("conversations.history")[-1]["oldest"])
+    assert oldest == pytest.approx((action.created_at - timedelta(minutes=10)).timestamp(), abs=0.01)
 
 
 def test_verify_gives_up_honestly_on_a_long_unknown_history(slack, session, alex):

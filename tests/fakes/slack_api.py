@@ -7,7 +7,9 @@
         slack.rate_limit("chat.update", times=1, retry_after=1)
 
 Responses follow Slack's documented shapes (`{"ok": true, "channel": ..., "ts": ...}`, errors as
-`{"ok": false, "error": "channel_not_found"}`, 429 with `Retry-After` for rate limits). Response
+`{"ok": false, "error": "channel_not_found"}`, 429 with `Retry-After` for rate limits); every
+method checks the bot token's scopes against Slack's table (tests/fakes/slack_scopes.py), granted
+as the manifest requests them. Response
 URLs (`/response/<id>`) accept the JSON a `respond()` sends. Users are the sandbox's people.
 """
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+
+from tests.fakes.slack_scopes import manifest_scopes, missing_scope, required
 
 TEAM = "T0NORTH"
 BOT_USER = "U0BOT"
@@ -56,6 +60,7 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], SlackMessage] = {}
         self.users = dict(PEOPLE)
         self.not_in: set[str] = set()  # channels where chat.postMessage answers not_in_channel
+        self.scopes = set(manifest_scopes())  # the bot token's: what infra/slack/manifest.yml requests
         self.url = ""
         self._limits: dict[str, list] = {}
         self._ts = itertools.count(1)
@@ -170,6 +175,9 @@ class FakeSlack:
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
             if handler is None:
                 return 200, {"ok": False, "error": "unknown_method"}, {}
+            needed = required(method)  # the app's methods need one scope whatever the conversation
+            if needed is not None and needed not in self.scopes:
+                return 200, missing_scope(needed, self.scopes), {}
             return 200, handler(args), {}
 
     @staticmethod

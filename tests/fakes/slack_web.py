@@ -6,13 +6,24 @@ app's). Point `WebClient(base_url=fake.url)` at it, the way bolt-python's own te
         eng = slack.add_channel("eng")
         slack.add_message(eng, dana, "deploy at 5?")
 
-Methods, shaped after the documented responses: auth.test, conversations.list / history / replies
-(cursor pagination through response_metadata.next_cursor; oldest/latest; message metadata only
-with include_all_metadata), conversations.open / join, users.info, users.lookupByEmail,
+Methods, shaped after the documented responses: auth.test, conversations.list / info / history /
+replies (cursor pagination through response_metadata.next_cursor; oldest/latest; message metadata
+only with include_all_metadata), conversations.open / join, users.info, users.lookupByEmail,
 chat.postMessage (JSON or form body; `metadata` as an object or a JSON string). Arguments come
 from the query string, a form body or a JSON body; the token from the Authorization header.
 `fail(...)` makes the next calls of a method answer an HTTP status (429 with Retry-After, 500)
 or an `ok: false` error, or stall past the client's timeout.
+
+As strict as Slack where Workmode depends on it:
+- Scopes: every method checks the bot token's scopes — by default exactly what the app's
+  manifest requests (tests/fakes/slack_scopes.py has the method → scope table from Slack's method
+  reference) — and answers `missing_scope` with `needed` and `provided`. `FakeSlack(scopes=...)`
+  installs the app with other scopes.
+- Membership: with chat:write.public the bot posts in a public channel without joining it, and
+  posting does not make it a member; reading history or a thread still needs membership
+  (`not_in_channel`); conversations.join adds it.
+- Private channels the bot is not in do not exist for its token (`channel_not_found`), and
+  conversations.list leaves them out.
 """
 from __future__ import annotations
 
@@ -20,6 +31,7 @@ import base64
 import json
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Optional
@@ -28,6 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.fakes.local_server import LocalServer
+from tests.fakes.slack_scopes import IM, POST_WITHOUT_JOINING, PRIVATE, PUBLIC, TYPE_KIND, manifest_scopes, required
 
 BOT_TOKEN = "xoxb-test-bot-token"
 BOT_USER, BOT_ID = "UBOT00001", "BBOT00001"
@@ -65,7 +78,8 @@ def _offset(cursor: Optional[str]) -> int:
 class FakeSlack(LocalServer):
     url_path = "/api/"
 
-    def __init__(self) -> None:
+    def __init__(self, scopes: Optional[Iterable[str]] = None) -> None:
+        self.scopes: set[str] = set(manifest_scopes() if scopes is None else scopes)  # the bot token's
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
         self.messages: dict[str, list[dict]] = {}
@@ -143,15 +157,35 @@ class FakeSlack(LocalServer):
         return _handler(self)
 
     # ------------------------------------------------------------ methods
+    def _need(self, method: str, kind: Optional[str] = None) -> None:
+        """Slack checks the token's scopes first: `missing_scope` names the one needed and the ones
+        granted (https://docs.slack.dev/reference/methods/<method>, "Scopes")."""
+        needed = required(method, kind)
+        if needed is not None and needed not in self.scopes:
+            raise SlackError("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
+
+    @staticmethod
+    def _kind(ch: dict) -> str:
+        return IM if ch["is_im"] else PRIVATE if ch["is_private"] else PUBLIC
+
     def _channel(self, ref: Optional[str]) -> dict:
+        """A conversation the bot's token can see. A private channel exists for a token only once its
+        app is a member: groups:read is "View basic information about private channels that your
+        Slack app has been added to" (https://docs.slack.dev/reference/scopes/groups.read), private
+        membership "is only listed when the calling user, bot user, or app shares membership"
+        (https://docs.slack.dev/reference/methods/users.conversations); any other id answers
+        channel_not_found ("Value passed for channel was invalid")."""
         ref = (ref or "").lstrip("#")
         ch = self.channels.get(ref) or next((c for c in self.channels.values() if c["name"] == ref), None)
-        if ch is None:
+        if ch is None or (ch["is_private"] and BOT_USER not in ch["members"]):
             raise SlackError("channel_not_found")
         return ch
 
-    def _readable(self, ref: Optional[str]) -> dict:
+    def _readable(self, method: str, ref: Optional[str]) -> dict:
+        """conversations.history / replies: channels:history "View messages and other content in
+        public channels that your Slack app has been added to" — a member, or `not_in_channel`."""
         ch = self._channel(ref)
+        self._need(method, self._kind(ch))
         if BOT_USER not in ch["members"]:
             raise SlackError("not_in_channel")
         return ch
@@ -172,6 +206,10 @@ class FakeSlack(LocalServer):
         return {k: v for k, v in m.items() if metadata or k != "metadata"}
 
     @staticmethod
+    def _conversation(ch: dict) -> dict:
+        return {k: v for k, v in ch.items() if k != "members"} | {"is_member": BOT_USER in ch["members"]}
+
+    @staticmethod
     def _window(msgs: list[dict], a: dict) -> list[dict]:
         oldest, latest = float(a.get("oldest") or 0), float(a.get("latest") or 9e12)
         return [m for m in msgs if oldest < float(m["ts"]) < latest]
@@ -184,16 +222,22 @@ class FakeSlack(LocalServer):
                     "team_id": "T0NORTHWIND", "user_id": BOT_USER, "bot_id": BOT_ID}
         if method == "conversations.list":
             types = str(a.get("types") or "public_channel").split(",")
+            for t in types:  # each type asked for needs its scope (channels:read, groups:read, …):
+                # "required scopes depend on the type of channel-like object you're working with"
+                self._need(method, TYPE_KIND.get(t, PUBLIC))
             chans = [c for c in self.channels.values() if not c["is_im"] and
-                     ("private_channel" if c["is_private"] else "public_channel") in types]
+                     ("private_channel" if c["is_private"] else "public_channel") in types and
+                     (not c["is_private"] or BOT_USER in c["members"])]
             start, size = _offset(a.get("cursor")), limit(100, 1000)
             more = start + size < len(chans)
-            return {"channels": [{k: v for k, v in c.items() if k != "members"}
-                                 | {"is_member": BOT_USER in c["members"]}
-                                 for c in chans[start:start + size]],
+            return {"channels": [self._conversation(c) for c in chans[start:start + size]],
                     "response_metadata": {"next_cursor": _cursor(start + size) if more else ""}}
+        if method == "conversations.info":
+            ch = self._channel(a.get("channel"))
+            self._need(method, self._kind(ch))
+            return {"channel": self._conversation(ch)}
         if method == "conversations.history":
-            ch = self._readable(a.get("channel"))
+            ch = self._readable(method, a.get("channel"))
             top = [m for m in self.messages[ch["id"]] if m.get("thread_ts", m["ts"]) == m["ts"]]
             top = list(reversed(self._window(top, a)))
             start, size = _offset(a.get("cursor")), limit(100, 999)
@@ -202,7 +246,7 @@ class FakeSlack(LocalServer):
                     "has_more": more, "pin_count": 0,
                     "response_metadata": {"next_cursor": _cursor(start + size) if more else ""}}
         if method == "conversations.replies":
-            ch = self._readable(a.get("channel"))
+            ch = self._readable(method, a.get("channel"))
             parent = self._message(ch["id"], str(a.get("ts")))
             thread = [parent] + [m for m in self.messages[ch["id"]]
                                  if m.get("thread_ts") == parent["ts"] and m["ts"] != parent["ts"]]
@@ -212,12 +256,14 @@ class FakeSlack(LocalServer):
             return {"messages": [self._show(m, flag("include_all_metadata")) for m in thread[start:start + size]],
                     "has_more": more, "response_metadata": {"next_cursor": _cursor(start + size) if more else ""}}
         if method == "conversations.join":
+            self._need(method)
             ch = self._channel(a.get("channel"))
-            if ch["is_private"] or ch["is_im"]:
+            if ch["is_private"] or ch["is_im"]:  # only public channels can be joined (channels:join)
                 raise SlackError("method_not_supported_for_channel_type")
             ch["members"].add(BOT_USER)
-            return {"channel": {k: v for k, v in ch.items() if k != "members"}}
+            return {"channel": self._conversation(ch)}
         if method == "conversations.open":
+            self._need(method)
             uid = str(a.get("users") or "").split(",")[0]
             self._user(uid)
             ch = next((c for c in self.channels.values() if c["is_im"] and c.get("user") == uid), None)
@@ -228,8 +274,10 @@ class FakeSlack(LocalServer):
                 self.messages[cid] = []
             return {"channel": {"id": ch["id"]}}
         if method == "users.info":
+            self._need(method)
             return {"user": self._user(a.get("user"))}
         if method == "users.lookupByEmail":
+            self._need(method)
             email = str(a.get("email") or "").lower()
             user = next((u for u in self.users.values() if u["profile"]["email"] == email), None)
             if user is None:
@@ -240,8 +288,14 @@ class FakeSlack(LocalServer):
         raise SlackError("unknown_method", req_method=method)
 
     def post_message(self, a: dict) -> dict:
+        self._need("chat.postMessage")
         ch = self._channel(a.get("channel"))
-        if BOT_USER not in ch["members"]:
+        # chat:write.public posts in a public channel without joining it (the bot stays a
+        # non-member; https://docs.slack.dev/reference/scopes/chat.write.public: "Send messages to
+        # channels your Slack app isn't a member of"); without it, or anywhere else, the bot must be
+        # in the conversation: not_in_channel, "Cannot post user messages to a channel they are not in".
+        public = not (ch["is_private"] or ch["is_im"])
+        if BOT_USER not in ch["members"] and not (public and POST_WITHOUT_JOINING in self.scopes):
             raise SlackError("not_in_channel")
         if not a.get("text") and not a.get("blocks"):
             raise SlackError("no_text")
