@@ -69,7 +69,7 @@ def execute_action(action_id: str) -> str:
         crash_point(EXECUTE_BEFORE_CALL)
         try:
             with Session(get_engine()) as world:
-                result = tool.run(tool_context(world, job, principal, action.id), parsed)
+                result = tool.run(tool_context(world, job, principal, action), parsed)
                 world.commit()
         except ReconnectRequired as exc:  # 401: refused, nothing happened; wait for the person
             from services.agent.reconnect import pause_action
@@ -129,7 +129,7 @@ def verify(session: Session, action: Action) -> str:
         raise TypeError(f"write tool {action.tool} has no verify")
     try:
         with Session(get_engine()) as world:
-            found = tool.verify(tool_context(world, job, principal, action.id), tool.parse(action.arguments), action.id)
+            found = tool.verify(tool_context(world, job, principal, action), tool.parse(action.arguments), action.id)
     except (CannotVerify, ToolError) as exc:
         settle(session, action, ActionStatus.in_doubt, error=f"cannot tell whether it happened: {exc}")
         return "in_doubt"
