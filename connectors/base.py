@@ -100,7 +100,10 @@ class ToolContext:
     job_id: Optional[str] = None
     action_id: Optional[str] = None  # set when a write runs as an approved Action
     credentials: Optional[CredentialAccess] = None
-    executing_since: datetime | None = None
+    # For an approved Action: the earliest moment any attempt of it can have acted (its approval;
+    # the first claim when that is unknown), UTC. A `verify` that scans a history (sent mail,
+    # channel messages) looks back to here, so it cannot miss an earlier attempt's effect.
+    executing_since: Optional[datetime] = None
 
 
 @dataclass

@@ -12,6 +12,8 @@ from connectors.shapes.calendar import FreeBusyArgs, ListArgs, SlotArgs
 from connectors.shapes.slots import describe, find_slots, merge_busy
 
 FREEBUSY_CHUNK = 50  # calendars per freebusy.query
+GROUP_DETAIL = {"group": "a group, not one calendar: ask for its members (listed) by name",
+                "groupTooBig": "a group too large to expand"}
 
 
 def calendar_list_events(ctx: ToolContext, args: ListArgs) -> ToolResult:
@@ -34,8 +36,17 @@ def calendar_list_events(ctx: ToolContext, args: ListArgs) -> ToolResult:
     return ToolResult(data, untrusted=others, source=f"calendar_list_events:{email}" if others else None)
 
 
+def _busy_or_errors(cal: dict[str, Any]) -> dict[str, Any]:
+    if cal.get("errors"):
+        return {"errors": [{"reason": e.get("reason", "unknown")} for e in cal["errors"]]}
+    return {"busy": [(parse_time(b["start"], "UTC"), parse_time(b["end"], "UTC")) for b in cal.get("busy", [])]}
+
+
 def freebusy(g: GoogleSession, emails: list[str], lo: datetime, hi: datetime) -> dict[str, dict[str, Any]]:
-    """email → {"busy": [(start, end), …]} or {"errors": [...]} (calendar unknown or not shared)."""
+    """email → {"busy": [(start, end), …]}, or {"errors": [...]} when it is not known (calendar
+    unknown or not shared). A Google Group is never free: Google expands it into its members
+    (`groups` in the answer, Freebusy: query reference), so its entry is {"errors": [{"reason":
+    "group"}], "members": {member: {"busy"|"errors"}}}, or the group's own errors (groupTooBig)."""
     out: dict[str, dict[str, Any]] = {}
     for i in range(0, len(emails), FREEBUSY_CHUNK):
         chunk = emails[i:i + FREEBUSY_CHUNK]
@@ -43,13 +54,20 @@ def freebusy(g: GoogleSession, emails: list[str], lo: datetime, hi: datetime) ->
             "timeMin": lo.isoformat(), "timeMax": hi.isoformat(), "items": [{"id": e} for e in chunk]}),
             "reading free/busy")
         calendars = {k.lower(): v for k, v in (got.get("calendars") or {}).items()}
+        groups = {k.lower(): v for k, v in (got.get("groups") or {}).items()}
+        missing = {"errors": [{"reason": "notFound"}]}
         for email in chunk:
-            cal = calendars.get(email, {"errors": [{"reason": "notFound"}]})
-            if cal.get("errors"):
-                out[email] = {"errors": [{"reason": e.get("reason", "unknown")} for e in cal["errors"]]}
+            if email in groups:
+                group = groups[email]
+                if group.get("errors"):
+                    out[email] = {"errors": [{"reason": e.get("reason", "unknown")} for e in group["errors"]],
+                                  "members": {}}
+                else:
+                    members = [m.lower() for m in group.get("calendars", [])]
+                    out[email] = {"errors": [{"reason": "group"}],
+                                  "members": {m: _busy_or_errors(calendars.get(m, missing)) for m in members}}
             else:
-                out[email] = {"busy": [(parse_time(b["start"], "UTC"), parse_time(b["end"], "UTC"))
-                                       for b in cal.get("busy", [])]}
+                out[email] = _busy_or_errors(calendars.get(email, missing))
     return out
 
 
@@ -60,6 +78,11 @@ def calendar_freebusy(ctx: ToolContext, args: FreeBusyArgs) -> ToolResult:
     found = freebusy(GoogleSession(ctx), emails, lo, hi)
     out: dict[str, dict] = {}
     for email in emails:
+        if "members" in found[email]:
+            out[email] = {"errors": [{**e, "detail": GROUP_DETAIL.get(e["reason"], "a group Google could not expand")}
+                                     for e in found[email]["errors"]],
+                          "members": sorted(found[email]["members"])}
+            continue
         if "errors" in found[email]:
             out[email] = {"errors": [{**e, "detail": "calendar unknown or not shared with you"}
                                      for e in found[email]["errors"]]}
@@ -98,23 +121,39 @@ def calendar_find_slots(ctx: ToolContext, args: SlotArgs) -> ToolResult:
     pad, dur = timedelta(minutes=args.buffer_minutes), timedelta(minutes=args.duration_minutes)
     g = GoogleSession(ctx)
     found = freebusy(g, emails, lo - pad, hi + pad)
-    known = [e for e in emails if "busy" in found[e]]
-    unknown = [e for e in emails if e not in known]
+    people: dict[str, dict[str, Any]] = {}  # every calendar to respect: attendees, and a group's members
+    groups: dict[str, list[str]] = {}
+    for email in emails:
+        if "members" in found[email] and found[email]["members"]:
+            groups[email] = sorted(found[email]["members"])
+            for member, cal in found[email]["members"].items():
+                people.setdefault(member, cal)
+        else:
+            people.setdefault(email, found[email])
+    known = [e for e, cal in people.items() if "busy" in cal]
+    unknown = [e for e in emails if e not in groups and "busy" not in people[e]]
+    unknown += [m for e in groups for m in groups[e] if "busy" not in people[m] and m not in unknown]
     zones, guessed = {}, []
     for email in known:
         zones[email], sure = _zone(g, ctx, email, lo)
         if not sure:
             guessed.append(email)
-    slots = find_slots(window_start=lo, window_end=hi, duration=dur, busy={e: found[e]["busy"] for e in known},
+    slots = find_slots(window_start=lo, window_end=hi, duration=dur, busy={e: people[e]["busy"] for e in known},
                        zones=zones, buffer=pad, max_results=args.max_results)
     data: dict[str, Any] = {
         "time_zone": ctx.time_zone, "duration_minutes": args.duration_minutes, "attendees": emails,
         "slots": [{"start": local_iso(s, ctx.time_zone), "end": local_iso(e, ctx.time_zone),
                    "local": {p: describe(s, e, zones[p]) for p in known}} for s, e in slots],
         "unknown_attendees": unknown}
+    if groups:
+        data["groups"] = groups
     notes = []
+    if groups:
+        notes.append(f"{', '.join(groups)} {'is a group' if len(groups) == 1 else 'are groups'}: "
+                     "each member's calendar was checked")
     if unknown:
-        notes.append("calendars of unknown attendees were not checked; they are assumed free")
+        notes.append(f"availability unknown for {', '.join(unknown)} (calendar unknown, not shared, or a group too "
+                     "large to expand): they are not known to be free, the slots do not account for them")
     if guessed:
         notes.append(f"time zone unknown for {', '.join(guessed)}; your time zone ({ctx.time_zone}) was assumed")
     if not slots:

@@ -3,9 +3,16 @@ attendees, update, cancel — on the requester's primary calendar, attendees tol
 
 Create uses an event id derived from the action id, so a retry meets 409 and returns the event
 that exists; `verify` is an `events.get`. Update and cancel write the action id into the event's
-private extended properties, which `verify` reads back."""
+private extended properties, which `verify` reads back.
+
+Update uses events.patch, which replaces arrays whole ("Array fields, if specified, overwrite the
+existing arrays", Events: patch reference) and clears a field sent as null: so the attendee list
+sent back keeps every attendee's own entry (optional flag, response, display name) and the rooms
+and resources the model never sees, and a change between all-day (`date`) and timed (`dateTime`)
+clears the other one."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Optional
 
 from connectors.base import CannotVerify, Connector, NotFound, NotPermitted, ToolContext, ToolError, ToolResult
@@ -47,15 +54,57 @@ def _attendees(ctx: ToolContext, emails: list[str]) -> list[dict]:
     return [{"email": a} for a in check_emails(emails, "attendees") if a != me]
 
 
+def _kept_attendees(ctx: ToolContext, ev: dict, emails: list[str]) -> list[dict]:
+    """The attendee list for a patch: the model's list of people, each existing attendee's own entry
+    kept as it is, plus the entries the model never sees (rooms and resources, the organiser)."""
+    wanted = check_emails(emails, "attendees")
+    old = {str(a["email"]).lower(): a for a in ev.get("attendees", []) if a.get("email")}
+    organizer = str((ev.get("organizer") or {}).get("email", "")).lower()
+    out = [a for a in ev.get("attendees", []) if a.get("resource") or a.get("organizer") or a.get("self")
+           or str(a.get("email", "")).lower() == organizer]
+    seen = {str(a.get("email", "")).lower() for a in out} | {ctx.principal_email.lower()}
+    for email in wanted:
+        if email not in seen:
+            out.append(old.get(email, {"email": email}))
+            seen.add(email)
+    return out
+
+
+def _is_date(value: Optional[str]) -> bool:
+    try:
+        date.fromisoformat((value or "").strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _event_times(ctx: ToolContext, start: str, end: str) -> tuple[dict, dict]:
+    """Google's start and end for two ISO values. Two dates make an all-day event (end date
+    exclusive) and clear `dateTime`; anything else is a timed event in the principal's zone and
+    clears `date` (a patch merges the start object field by field; null clears a field)."""
+    if _is_date(start) and _is_date(end):
+        lo, hi = date.fromisoformat(start.strip()), date.fromisoformat(end.strip())
+        if hi <= lo:
+            raise ToolError("end must be after start (an all-day event's end date is the day after it ends)")
+        return ({"date": lo.isoformat(), "dateTime": None, "timeZone": None},
+                {"date": hi.isoformat(), "dateTime": None, "timeZone": None})
+    t0, t1 = times(ctx, start, end)
+    return ({"dateTime": t0.isoformat(), "timeZone": ctx.time_zone, "date": None},
+            {"dateTime": t1.isoformat(), "timeZone": ctx.time_zone, "date": None})
+
+
+def _set(value: dict) -> dict:
+    """A start or end as an insert writes it (no nulls to clear)."""
+    return {k: v for k, v in value.items() if v is not None}
+
+
 def calendar_create_event(ctx: ToolContext, args: CreateArgs) -> ToolResult:
     """Create an event on your calendar and invite attendees."""
-    lo, hi = times(ctx, args.start, args.end)
+    start, end = _event_times(ctx, args.start, args.end)
     event_id = event_id_for(ctx.action_id)
     body: dict[str, Any] = {
         "id": event_id, "summary": args.summary, "description": args.description, "location": args.location,
-        "start": {"dateTime": lo.isoformat(), "timeZone": ctx.time_zone},
-        "end": {"dateTime": hi.isoformat(), "timeZone": ctx.time_zone},
-        "attendees": _attendees(ctx, args.attendees)}
+        "start": _set(start), "end": _set(end), "attendees": _attendees(ctx, args.attendees)}
     if ctx.action_id:
         body["extendedProperties"] = {"private": {MARK_CREATED: ctx.action_id}}
     g = GoogleSession(ctx)
@@ -94,11 +143,10 @@ def calendar_update_event(ctx: ToolContext, args: UpdateArgs) -> ToolResult:
         old_start, old_end = ev.get("start", {}), ev.get("end", {})
         if (args.start is None or args.end is None) and "dateTime" not in old_start:
             raise ToolError("give both start and end to change the time of an all-day event")
-        lo, hi = times(ctx, args.start or old_start["dateTime"], args.end or old_end["dateTime"])
-        patch["start"] = {"dateTime": lo.isoformat(), "timeZone": ctx.time_zone}
-        patch["end"] = {"dateTime": hi.isoformat(), "timeZone": ctx.time_zone}
+        patch["start"], patch["end"] = _event_times(ctx, args.start or old_start["dateTime"],
+                                                    args.end or old_end["dateTime"])
     if args.attendees is not None:
-        patch["attendees"] = _attendees(ctx, args.attendees)
+        patch["attendees"] = _kept_attendees(ctx, ev, args.attendees)
     if ctx.action_id:
         patch["extendedProperties"] = {"private": {**private(ev), MARK_LAST: ctx.action_id}}
     ev = g.call(g.calendar.events().patch(calendarId="primary", eventId=args.event_id, body=patch, sendUpdates="all"),
@@ -135,8 +183,11 @@ def verify_cancel(ctx: ToolContext, args: CancelArgs, action_id: str) -> Optiona
     g = GoogleSession(ctx)
     try:
         ev = _get(g, args.event_id)
-    except NotFound:  # gone for good: cancelled, though we cannot tell by whom
-        return {"event_id": args.event_id, "cancelled": True, "note": "the event no longer exists"}
+    except NotFound:
+        # Google keeps a deleted event, with status "cancelled" (events.get; events.list with
+        # showDeleted): a 404 is an event that never existed here, not one this action cancelled.
+        # "Absent": a retry runs, and the tool answers NotFound.
+        return None
     except ToolError as exc:
         raise CannotVerify(f"could not look in Google Calendar: {exc.message}") from exc
     if ev.get("status") != "cancelled":

@@ -1,14 +1,21 @@
 """Gmail write tools (each an approved Action with a preview and `verify`): draft, send, labels,
-archive. Sending and drafting mark the message with the action id; label changes are verified by
-looking at the thread's labels."""
+archive. Sending and drafting mark the message with the action id (`X-Workmode-Action`); label
+changes are verified by looking at the thread's labels.
+
+Verify of a send or a draft reads the SENT (or DRAFT) label newest first, back to the action's
+approval (`ctx.executing_since`, less a margin for clock skew), and matches the header. It does
+not search (`q=`, `rfc822msgid:`): Gmail's search index may lag behind a send, and Gmail replaces
+the client's Message-ID on send. Listing a label and getting a message by id read the mailbox
+itself, so a message Gmail has accepted is there to be found."""
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from typing import Any, Optional
 
 from connectors.base import CannotVerify, Connector, NotFound, ToolContext, ToolError, ToolResult
 from connectors.common import check_emails
 from connectors.gmail import mime
-from connectors.gmail.compose import ACTION_HEADER, build, marker_message_id, raw, reply_headers
+from connectors.gmail.compose import ACTION_HEADER, build, raw, reply_to
 from connectors.gmail.labels import Labels
 from connectors.google.auth import GoogleSession
 from connectors.shapes.mail import (
@@ -19,26 +26,37 @@ from connectors.shapes.mail import (
     archive_preview,
     draft_preview,
     labels_preview,
-    reply_subject,
     send_preview,
 )
 
-RECENT = 25  # newest messages of SENT/DRAFT checked for the marker when search has not indexed it yet
+SKEW = timedelta(minutes=15)  # our clock against Google's (internalDate): look back this much further
+PAGE = 100  # ids per list page while looking for the marker
+MAX_PAGES = 40  # beyond this, verify says it cannot tell rather than "absent"
 
 
-def _compose(g: GoogleSession, ctx: ToolContext, args: DraftArgs | SendArgs) -> tuple[dict, str]:
+def _compose(g: GoogleSession, ctx: ToolContext, args: DraftArgs | SendArgs) -> dict:
     to, cc = check_emails(args.to, "to"), check_emails(args.cc, "cc")
     bcc = check_emails(getattr(args, "bcc", []), "bcc")
-    in_reply_to, refs = reply_headers(g, args.thread_id) if args.thread_id else (None, "")
-    msg = build(sender=ctx.principal_email, to=to, cc=cc, bcc=bcc, subject=reply_subject(args.subject, args.thread_id),
-                body=args.body, action_id=ctx.action_id, in_reply_to=in_reply_to, references=refs)
+    reply = reply_to(g, args.thread_id) if args.thread_id else None
+    msg = build(sender=g.account, to=to, cc=cc, bcc=bcc, subject=args.subject, body=args.body,
+                action_id=ctx.action_id, reply=reply)
     body: dict[str, Any] = {"raw": raw(msg)}
     if args.thread_id:
         body["threadId"] = args.thread_id
-    return body, msg["Message-ID"]
+    return body
 
 
-def _sent_result(msg: dict, rfc_id: str, labels: Labels) -> dict:
+def _rfc822_id(g: GoogleSession, message_id: str) -> Optional[str]:
+    """The Message-ID Gmail gave the message (it replaces the client's on send); None if unreadable."""
+    try:
+        msg = g.call(g.gmail.messages().get(userId="me", id=message_id, format="metadata",
+                                            metadataHeaders=["Message-ID"]), "reading the sent message")
+    except ToolError:
+        return None
+    return mime.headers(msg.get("payload") or {}).get("message-id") or None
+
+
+def _sent_result(msg: dict, rfc_id: Optional[str], labels: Labels) -> dict:
     return {"message_id": msg["id"], "thread_id": msg.get("threadId"), "rfc822_message_id": rfc_id,
             "labels": labels.names(msg.get("labelIds", []))}
 
@@ -46,56 +64,69 @@ def _sent_result(msg: dict, rfc_id: str, labels: Labels) -> dict:
 def gmail_create_draft(ctx: ToolContext, args: DraftArgs) -> ToolResult:
     """Save a draft in the requester's mailbox (nothing is sent). In a thread it is a reply draft."""
     g = GoogleSession(ctx)
-    message, rfc_id = _compose(g, ctx, args)
+    message = _compose(g, ctx, args)
     draft = g.call(g.gmail.drafts().create(userId="me", body={"message": message}), "saving the draft")
-    return ToolResult({"draft_id": draft["id"], **_sent_result(draft.get("message", {}), rfc_id, Labels(g))})
+    saved = draft.get("message", {})
+    return ToolResult({"draft_id": draft["id"], **_sent_result(saved, _rfc822_id(g, saved["id"]), Labels(g))})
 
 
 def gmail_send(ctx: ToolContext, args: SendArgs) -> ToolResult:
     """Send an email from the requester. With thread_id it replies in that thread (In-Reply-To set)."""
     g = GoogleSession(ctx)
-    message, rfc_id = _compose(g, ctx, args)
+    message = _compose(g, ctx, args)
     sent = g.call(g.gmail.messages().send(userId="me", body=message), "sending the email")
-    return ToolResult(_sent_result(sent, rfc_id, Labels(g)))
+    return ToolResult(_sent_result(sent, _rfc822_id(g, sent["id"]), Labels(g)))
 
 
 # ---------------------------------------------------------------- verify (after a crash)
-def _marked(g: GoogleSession, message_id: str, action_id: str) -> Optional[dict]:
-    msg = g.call(g.gmail.messages().get(userId="me", id=message_id, format="metadata",
-                                        metadataHeaders=[ACTION_HEADER, "Message-ID"]), "checking a message")
-    return msg if mime.headers(msg.get("payload") or {}).get(ACTION_HEADER.lower()) == action_id else None
+def find_marked(g: GoogleSession, action_id: str, label: str, since_ms: Optional[int]) -> Optional[dict]:
+    """The message of `label` (SENT or DRAFT) carrying the action's marker, or None when every
+    message of the label from `since_ms` (epoch ms) on has been read without finding it. Messages
+    come newest first: Gmail orders them by internalDate ("which determines ordering in the inbox",
+    Message resource reference). Raises CannotVerify when the label is too long to read to the end."""
+    token: Optional[str] = None
+    for _ in range(MAX_PAGES):
+        page = g.call(g.gmail.messages().list(userId="me", labelIds=[label], includeSpamTrash=True,
+                                              maxResults=PAGE, pageToken=token), f"listing {label} messages")
+        for ref in page.get("messages", []):
+            msg = g.call(g.gmail.messages().get(userId="me", id=ref["id"], format="metadata",
+                                                metadataHeaders=[ACTION_HEADER, "Message-ID"]), "checking a message")
+            if mime.headers(msg.get("payload") or {}).get(ACTION_HEADER.lower()) == action_id:
+                return msg
+            if since_ms is not None and int(msg.get("internalDate") or 0) < since_ms:
+                return None  # older than the action: it cannot be further back
+        token = page.get("nextPageToken")
+        if not token:
+            return None
+    raise CannotVerify(f"more than {MAX_PAGES * PAGE} {label} messages to read back to the action's approval")
 
 
-def find_marked(g: GoogleSession, action_id: str, rfc_id: str, label: str) -> Optional[dict]:
-    """The message carrying the action's marker in `label` (SENT or DRAFT), or None."""
-    found = g.call(g.gmail.messages().list(userId="me", q=f"rfc822msgid:{rfc_id.strip('<>')}", includeSpamTrash=True),
-                   "searching for the action's message")
-    for ref in found.get("messages", []):
-        if (msg := _marked(g, ref["id"], action_id)) is not None:
-            return msg
-    recent = g.call(g.gmail.messages().list(userId="me", labelIds=[label], maxResults=RECENT),
-                    f"listing recent {label} messages")
-    for ref in recent.get("messages", []):
-        if (msg := _marked(g, ref["id"], action_id)) is not None:
-            return msg
+def _draft_id(g: GoogleSession, message_id: str) -> Optional[str]:
+    for page in g.pages(lambda token: g.gmail.drafts().list(userId="me", maxResults=PAGE, pageToken=token),
+                        "listing drafts"):
+        for d in page.get("drafts", []):
+            if d.get("message", {}).get("id") == message_id:
+                return str(d["id"])
     return None
 
 
 def _verify_message(label: str):
     def verify(ctx: ToolContext, args: Any, action_id: str) -> Optional[dict]:
         g = GoogleSession(ctx)
-        rfc_id = marker_message_id(action_id, ctx.principal_email)
+        since = ctx.executing_since
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)  # the store keeps UTC
+        since_ms = int((since - SKEW).timestamp() * 1000) if since is not None else None
         try:
-            msg = find_marked(g, action_id, rfc_id, label)
+            msg = find_marked(g, action_id, label, since_ms)
+            if msg is None:
+                return None
+            rfc_id = mime.headers(msg.get("payload") or {}).get("message-id") or None
+            result = _sent_result(msg, rfc_id, Labels(g))
+            if label == "DRAFT":
+                result = {"draft_id": _draft_id(g, msg["id"]), **result}
         except ToolError as exc:
             raise CannotVerify(f"could not look in Gmail: {exc.message}") from exc
-        if msg is None:
-            return None
-        result = _sent_result(msg, rfc_id, Labels(g))
-        if label == "DRAFT":
-            drafts = g.call(g.gmail.drafts().list(userId="me", q=f"rfc822msgid:{rfc_id.strip('<>')}"), "listing drafts")
-            ids = [d["id"] for d in drafts.get("drafts", []) if d.get("message", {}).get("id") == msg["id"]]
-            result = {"draft_id": ids[0] if ids else None, **result}
         return result
 
     return verify

@@ -1,7 +1,8 @@
 """Google's errors as connector errors, for every call the Gmail and Calendar connectors make.
 
 401 → ReconnectRequired (the job pauses and the person is asked to reconnect), 403 → NotPermitted
-(except Google's rate-limit reasons, which come as 403 too), 404/410 → NotFound, 429 →
+(except Google's rate-limit reasons, which come as 403 too, and a token lacking a scope, which is
+ReconnectRequired: only a new consent grants it), 404/410 → NotFound, 429 →
 RateLimited with Retry-After, 5xx and network failures → TransientError (the engine retries).
 """
 from __future__ import annotations
@@ -27,6 +28,10 @@ from connectors.base import (
 
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded",
                 "RATE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED"}
+# A token without the scope the method needs: 403 insufficientPermissions, with an ErrorInfo
+# ACCESS_TOKEN_SCOPE_INSUFFICIENT (Google Cloud API design guide, "Errors"). Only reconnecting with
+# the permission granted (Google's consent screen lets a person untick scopes) can fix it.
+SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
 DEFAULT_RETRY_AFTER = 5.0
 
 
@@ -61,6 +66,7 @@ def _details(exc: HttpError) -> tuple[str, list[str]]:
     if not isinstance(err, dict):
         return str(err), []
     reasons = [e.get("reason", "") for e in err.get("errors", []) if isinstance(e, dict)]
+    reasons += [d.get("reason", "") for d in err.get("details", []) if isinstance(d, dict)]
     if err.get("status"):
         reasons.append(err["status"])
     return err.get("message") or exc.resp.reason or "", reasons
@@ -79,6 +85,11 @@ def map_http_error(exc: HttpError, *, what: str, connect_url: str) -> ToolError:
         return ReconnectRequired(reconnect_message(connect_url, message))
     if status == 429 or (status == 403 and RATE_REASONS & set(reasons)):
         return RateLimited(f"Google rate limit on {what}: {message}", retry_after(exc.resp.get("retry-after")))
+    if status == 403 and SCOPE_REASONS & set(reasons):
+        return ReconnectRequired(
+            f"The Google connection was not granted the permission needed for {what} ({message}). The person "
+            f"must reconnect their Google account and allow everything Workmode asks for: {connect_url} "
+            "(or `workmode connect google`)")
     if status == 403:
         return NotPermitted(f"Google refused {what}: {message}. The connected account may lack access, or a "
                             "permission was not granted when connecting.")

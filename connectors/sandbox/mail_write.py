@@ -31,9 +31,10 @@ def _compose(ctx: ToolContext, args: DraftArgs | SendArgs, *, draft: bool) -> di
     me, now = ctx.principal_email, utcnow()
     to, cc = check_emails(args.to, "to"), check_emails(args.cc, "cc")
     bcc = check_emails(getattr(args, "bcc", []), "bcc")
-    subject, in_reply_to, refs = reply_subject(args.subject, args.thread_id), None, []
+    subject, in_reply_to, refs = args.subject.strip(), None, []
     if args.thread_id:
         thread, msgs = _thread(ctx, args.thread_id)
+        subject = reply_subject(thread.subject)  # a reply keeps the thread's own subject, as Gmail needs
         sent = [m for m in msgs if "DRAFT" not in m.labels] or msgs
         if sent:
             in_reply_to, refs = sent[-1].message_id, [*sent[-1].references, sent[-1].message_id]

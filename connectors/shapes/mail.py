@@ -16,10 +16,11 @@ def _as_list(value):
     return value
 
 
-def reply_subject(subject: str, thread_id: Optional[str]) -> str:
-    if thread_id and not re.match(r"(?i)re:", subject.strip()):
-        return "Re: " + subject.strip()
-    return subject.strip()
+def reply_subject(thread_subject: str) -> str:
+    """The subject of a reply: the thread's own subject with 'Re: ' (Gmail threads a reply only when
+    the subject matches the thread's; see connectors/gmail/compose.py)."""
+    subject = thread_subject.strip()
+    return subject if re.match(r"(?i)re:", subject) else f"Re: {subject}".strip()
 
 
 # ---------------------------------------------------------------- reads
@@ -43,10 +44,14 @@ class NoArgs(BaseModel):
 
 
 # ---------------------------------------------------------------- writes
+SUBJECT = ("Subject of a new email. A reply (thread_id) always keeps the thread's own subject ('Re: ' and the "
+           "thread's subject), whatever is given here.")
+
+
 class DraftArgs(BaseModel):
     to: list[str] = Field(default_factory=list, description="Recipient email addresses.")
     cc: list[str] = Field(default_factory=list, description="Cc email addresses.")
-    subject: str = Field(..., min_length=1, description="Subject. For a reply, the thread's subject ('Re: ' is added).")
+    subject: str = Field(..., min_length=1, description=SUBJECT)
     body: str = Field(..., description="Plain-text body, exactly as it will be sent.")
     thread_id: Optional[str] = Field(None, description="Thread to reply in (from gmail_search); omit for a new thread.")
 
@@ -57,7 +62,7 @@ class SendArgs(BaseModel):
     to: list[str] = Field(..., min_length=1, description="Recipient email addresses (at least one).")
     cc: list[str] = Field(default_factory=list, description="Cc email addresses.")
     bcc: list[str] = Field(default_factory=list, description="Bcc email addresses (hidden from other recipients).")
-    subject: str = Field(..., min_length=1, description="Subject. For a reply, the thread's subject ('Re: ' is added).")
+    subject: str = Field(..., min_length=1, description=SUBJECT)
     body: str = Field(..., description="Plain-text body, exactly as it will be sent.")
     thread_id: Optional[str] = Field(None, description="Thread to reply in (from gmail_search); omit for a new thread.")
 
@@ -80,9 +85,11 @@ def email_preview(args: DraftArgs | SendArgs, title: str) -> Preview:
     for label, value in (("Cc", args.cc), ("Bcc", getattr(args, "bcc", []))):
         if value:
             fields[label] = list(value)
-    fields["Subject"] = reply_subject(args.subject, args.thread_id)
     if args.thread_id:
+        fields["Subject"] = "Re: (the thread's own subject)"
         fields["In reply to"] = f"the last message of thread {args.thread_id}"
+        return Preview("email", f"{title}: reply in thread {args.thread_id}", fields, args.body)
+    fields["Subject"] = args.subject.strip()
     return Preview("email", f"{title}: {fields['Subject']}", fields, args.body)
 
 

@@ -78,8 +78,9 @@ def slack_dm(ctx: ToolContext, args: DmArgs) -> ToolResult:
 
 # ---------------------------------------------------------------- verify
 def since(ctx: ToolContext, action_id: str) -> Optional[str]:
-    """Slack ts before which the action's message cannot be: from when its execution began (the
-    engine passes `executing_since`); without it, the stored action's own times."""
+    """Slack ts before which the action's message cannot be: the earliest moment any attempt can
+    have acted (the engine passes `executing_since`, the approval time); without it, the stored
+    action's own times."""
     start: Optional[datetime] = ctx.executing_since
     if start is None:
         action = ctx.session.get(Action, action_id) if ctx.session is not None else None

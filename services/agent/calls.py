@@ -43,8 +43,9 @@ MAX_INLINE_WAIT_S = 30.0
 ERROR_MAX_CHARS = 300  # of a connector's error message (it may quote the outside server)
 
 
-def tool_context(session: Session, job: Job, principal: Principal, action_id: str | None = None) -> ToolContext:
-    """The context a tool runs in, with the principal's stored credentials."""
+def tool_context(session: Session, job: Job, principal: Principal, action: Action | None = None) -> ToolContext:
+    """The context a tool runs in, with the principal's stored credentials; for an approved
+    `action`, its id and the earliest moment any attempt of it can have acted (its approval)."""
     return credential_context(
         session,
         principal_id=principal.id,
@@ -52,7 +53,8 @@ def tool_context(session: Session, job: Job, principal: Principal, action_id: st
         org_id=principal.org_id,
         time_zone=principal.time_zone or "UTC",
         job_id=job.id,
-        action_id=action_id,
+        action_id=action.id if action is not None else None,
+        executing_since=(action.decided_at or action.executing_since) if action is not None else None,
     )
 
 

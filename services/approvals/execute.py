@@ -17,7 +17,6 @@ from connectors.base import (
     CannotVerify,
     RateLimited,
     ReconnectRequired,
-    ToolContext,
     ToolError,
     TransientError,
     args_hash,
@@ -35,13 +34,6 @@ from services.store.models import Action, ActionStatus, Job, Principal, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-
-
-def action_context(world: Session, job: Job, principal: Principal, action: Action) -> ToolContext:
-    """The tool's context for this action, with when its execution began (for verify's scans)."""
-    ctx = tool_context(world, job, principal, action.id)
-    ctx.executing_since = action.executing_since
-    return ctx
 
 
 def claim(session: Session, action_id: str) -> Action | None:
@@ -84,7 +76,7 @@ def execute_action(action_id: str) -> str:
         crash_point(EXECUTE_BEFORE_CALL)
         try:
             with Session(get_engine()) as world:
-                result = tool.run(action_context(world, job, principal, action), parsed)
+                result = tool.run(tool_context(world, job, principal, action), parsed)
                 world.commit()
         except ReconnectRequired as exc:  # 401: refused, nothing happened; wait for the person
             from services.agent.reconnect import pause_action
@@ -144,7 +136,7 @@ def verify(session: Session, action: Action) -> str:
         raise TypeError(f"write tool {action.tool} has no verify")
     try:
         with Session(get_engine()) as world:
-            found = tool.verify(action_context(world, job, principal, action), tool.parse(action.arguments), action.id)
+            found = tool.verify(tool_context(world, job, principal, action), tool.parse(action.arguments), action.id)
     except (CannotVerify, ToolError) as exc:
         settle(session, action, ActionStatus.in_doubt, error=f"cannot tell whether it happened: {exc}")
         return "in_doubt"

@@ -3,6 +3,7 @@
 that carries it (the engine and tests build every context for a real connector with it)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -42,8 +43,8 @@ class StoredCredentials:
 
 def tool_context(session: Session, *, principal_id: str, principal_email: str, org_id: str,
                  time_zone: str = "UTC", job_id: str | None = None,
-                 action_id: str | None = None) -> ToolContext:
+                 action_id: str | None = None, executing_since: datetime | None = None) -> ToolContext:
     """A ToolContext whose `credentials` are the principal's stored ones."""
     return ToolContext(session=session, principal_id=principal_id, principal_email=principal_email,
                        org_id=org_id, time_zone=time_zone, job_id=job_id, action_id=action_id,
-                       credentials=StoredCredentials(session, principal_id))
+                       credentials=StoredCredentials(session, principal_id), executing_since=executing_since)

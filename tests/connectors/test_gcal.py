@@ -93,11 +93,13 @@ def test_find_slots_uses_an_outsiders_calendar_zone(google_world):
     assert known["slots"] == [] and "no common free slot" in known["note"]
 
 
-def test_unknown_attendees_are_reported_and_assumed_free(google_world):
+def test_unknown_attendees_are_reported_as_unknown_not_free(google_world):
     result = google_world.call("calendar_find_slots", {
         "attendees": ["ghost@nowhere.example"], "duration_minutes": 30, "max_results": 1,
         "window_start": "2025-03-10T00:00:00", "window_end": "2025-03-11T00:00:00"}).data
-    assert result["unknown_attendees"] == ["ghost@nowhere.example"] and "assumed free" in result["note"]
+    assert result["unknown_attendees"] == ["ghost@nowhere.example"]
+    assert "availability unknown for ghost@nowhere.example" in result["note"]
+    assert "not known to be free" in result["note"]
     assert result["slots"][0]["start"] == "2025-03-10T09:00+00:00"
 
 

@@ -74,7 +74,7 @@ def test_not_connected_asks_to_connect(google_world):
 
 
 def test_403_is_not_permitted_but_403_rate_limit_is_rate_limited(google_world):
-    google_world.fake.fail("GET", LIST, 403, reason="insufficientPermissions")
+    google_world.fake.fail("GET", LIST, 403, reason="forbidden")
     with pytest.raises(NotPermitted):
         _search(google_world)
     google_world.fake.fail("GET", LIST, 403, reason="userRateLimitExceeded")

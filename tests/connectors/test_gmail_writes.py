@@ -23,10 +23,9 @@ def test_send_new_message_carries_the_action_marker(google_world):
     args = {"to": [DANA], "cc": [LEE], "bcc": ["boss@acme.example"], "subject": "Q3 numbers", "body": "Attached soon."}
     result = google_world.call("gmail_send", args, action_id="a1b2c3")
     assert result.data["labels"] == ["SENT"]
-    assert result.data["rfc822_message_id"] == "<workmode-a1b2c3@acme.example>"
     sent = _sent(fake, ALEX, result.data["message_id"])
-    assert sent["Message-ID"] == "<workmode-a1b2c3@acme.example>"
-    assert sent["X-Workmode-Action"] == "a1b2c3"
+    assert result.data["rfc822_message_id"] == sent["Message-ID"]  # Gmail's own, not the one we wrote
+    assert sent["X-Workmode-Action"] == "a1b2c3" and sent["From"] == ALEX
     assert sent["To"] == DANA and sent["Cc"] == LEE and sent["Bcc"] == "boss@acme.example"
     assert sent.get_content().strip() == "Attached soon."
     inbox = [m for m in fake.mailboxes[DANA].messages.values() if "INBOX" in m.labels]

@@ -9,9 +9,21 @@ shaped from the public reference (Gmail API v1, Calendar API v3, OAuth 2.0 for w
 
 (PYTEST_DONT_REWRITE: test modules import it before it is registered as a plugin.)
 
+Strict where Google is (each rule cites the documentation where it is enforced):
+- every request needs an access token whose granted scopes allow the method (403
+  insufficientPermissions otherwise, in Google's error shape);
+- messages.send replaces the client's Message-ID with Gmail's own, sends From the account's
+  address, and keeps a message in the requested thread only when References/In-Reply-To point
+  into it and the Subject matches the thread's;
+- events.patch merges objects but replaces arrays, and `null` clears a field; an event time with
+  both `date` and `dateTime` is refused;
+- freebusy.query expands a Google Group into its members (`groups`), never into a busy list of
+  its own.
+
 Tests drive it through the real google-api-python-client and google-auth. Knobs: `fail(...)` makes
 the next matching requests fail (status, headers), `expire_access_tokens()`, `revoke(...)`,
-`expire_history(...)`, and `requests` records what arrived.
+`expire_history(...)`, `groups` (Google Groups and their members), and `requests` records what
+arrived.
 """
 from __future__ import annotations
 
@@ -36,6 +48,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+# The scopes Workmode asks for (connectors/google/config.py), granted by default.
+FULL_SCOPES = ["openid", "email", "https://www.googleapis.com/auth/gmail.modify",
+               "https://www.googleapis.com/auth/calendar.events", "https://www.googleapis.com/auth/calendar.freebusy"]
+_G, _C = "https://www.googleapis.com/auth/gmail.", "https://www.googleapis.com/auth/calendar"
+_MAIL = "https://mail.google.com/"
+# Which granted scope allows which method: the "Authorization scopes" section of each method's
+# reference page (Gmail API v1 users.*, Calendar API v3 events.* and freebusy.query).
+SCOPES_FOR = {
+    "gmail.read": {_MAIL, _G + "modify", _G + "readonly", _G + "metadata"},
+    "gmail.send": {_MAIL, _G + "modify", _G + "compose", _G + "send"},
+    "gmail.draft": {_MAIL, _G + "modify", _G + "compose"},
+    "gmail.modify": {_MAIL, _G + "modify"},
+    "gmail.labels": {_MAIL, _G + "modify", _G + "labels"},
+    "calendar.read": {_C, _C + ".readonly", _C + ".events", _C + ".events.readonly"},
+    "calendar.write": {_C, _C + ".events"},
+    "calendar.freebusy": {_C, _C + ".readonly", _C + ".freebusy", _C + ".events.freebusy"},
+}
 SYSTEM_LABELS = ["INBOX", "SENT", "DRAFT", "UNREAD", "STARRED", "IMPORTANT", "SPAM", "TRASH",
                  "CATEGORY_PERSONAL", "CATEGORY_UPDATES"]
 EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
@@ -67,6 +96,22 @@ class ApiError(Exception):
                           "status": self.status_text or {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                                                          404: "NOT_FOUND", 409: "ALREADY_EXISTS",
                                                          429: "RESOURCE_EXHAUSTED"}.get(self.status, "UNKNOWN")}}
+
+
+class ScopeError(ApiError):
+    """403 for an access token whose granted scopes do not allow the method."""
+
+    def __init__(self, allowed: list[str]):
+        super().__init__(403, "Request had insufficient authentication scopes.", "insufficientPermissions", {
+            "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="insufficient_scope", '
+                                f'scope="{" ".join(allowed)}"'})
+
+    def body(self) -> dict:
+        out = super().body()
+        out["error"]["errors"][0]["message"] = "Insufficient Permission"
+        out["error"]["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                    "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com"}]
+        return out
 
 
 # ---------------------------------------------------------------- Gmail state
@@ -131,12 +176,14 @@ class FakeGoogle:
         self.calendars: dict[str, Calendar] = {}
         self.grants: dict[str, Grant] = {}  # refresh token -> grant
         self.access: dict[str, tuple[str, float]] = {}  # access token -> (email, expires at)
+        self.token_scopes: dict[str, list[str]] = {}  # access token -> the scopes granted with it
+        self.groups: dict[str, list[str]] = {}  # Google Group address -> member addresses
         self.codes: dict[str, dict] = {}
         self.failures: list[Failure] = []
         self.slow_paths: dict[str, float] = {}  # path regex -> seconds to wait before answering
         self.page_cap = 500  # most items one list page returns, whatever maxResults asks
         self.requests: list[dict] = []
-        self.clock_ms = int(datetime(2025, 3, 3, 8, 0, tzinfo=UTC).timestamp() * 1000)
+        self.clock_ms = int(time.time() * 1000)  # Google's clock: internalDate of what arrives
         self._ids = itertools.count(1)
         self.server: Optional[ThreadingHTTPServer] = None
 
@@ -168,7 +215,7 @@ class FakeGoogle:
     def grant(self, email: str, scopes: Optional[list[str]] = None) -> str:
         """A refresh token for `email`, as if they had consented (skips the browser)."""
         token = "1//refresh-" + secrets.token_urlsafe(12)
-        self.grants[token] = Grant(email, scopes or ["https://www.googleapis.com/auth/gmail.modify"], token)
+        self.grants[token] = Grant(email, list(FULL_SCOPES if scopes is None else scopes), token)
         return token
 
     def revoke(self, refresh_token: str) -> None:
@@ -195,6 +242,11 @@ class FakeGoogle:
         self.clock_ms += minutes * 60_000
         return self.clock_ms
 
+    def now_ms(self) -> int:
+        """The internalDate of a message arriving now: the wall clock, strictly increasing."""
+        self.clock_ms = max(self.clock_ms + 1000, int(time.time() * 1000))
+        return self.clock_ms
+
     def calls(self, method: str, path_part: str) -> list[dict]:
         return [r for r in self.requests if r["method"] == method and path_part in r["path"]]
 
@@ -206,26 +258,31 @@ class FakeGoogle:
 
     def _thread_for(self, box: Mailbox, msg: EmailMessage, thread_id: Optional[str]) -> str:
         refs = set((msg.get("References", "") + " " + msg.get("In-Reply-To", "")).split())
+        subject = _base_subject(msg.get("Subject", ""))
         if thread_id:
             in_thread = [m for m in box.messages.values() if m.thread_id == thread_id]
             if not in_thread:
                 raise ApiError(404, "Requested entity was not found.", "notFound")
-            # Gmail keeps a message in the requested thread only if it references it (RFC 2822 headers).
-            if any(m.parsed.get("Message-ID", "").strip() in refs for m in in_thread):
+            # Gmail API guide "Manage threads" (adding drafts and messages to threads): the threadId
+            # on the request, References and In-Reply-To set per RFC 2822, and "the Subject headers
+            # must match". Otherwise the message starts a thread of its own.
+            if any(m.parsed.get("Message-ID", "").strip() in refs for m in in_thread) \
+                    and subject == _base_subject(in_thread[0].parsed.get("Subject", "")):
                 return thread_id
             return f"t{next(self._ids):05x}"
         for m in box.messages.values():
-            if m.parsed.get("Message-ID", "").strip() in refs:
+            if m.parsed.get("Message-ID", "").strip() in refs and subject == _base_subject(m.parsed.get("Subject", "")):
                 return m.thread_id
         return f"t{next(self._ids):05x}"
 
-    def insert(self, box_email: str, raw: bytes, labels: list[str], thread_id: Optional[str] = None) -> GMsg:
+    def insert(self, box_email: str, raw: bytes, labels: list[str], thread_id: Optional[str] = None,
+               internal_date: Optional[int] = None) -> GMsg:
         with self.lock:
             box = self.mailboxes[box_email]
             parsed = message_from_bytes(raw, policy=policy.default)
             tid = self._thread_for(box, parsed, thread_id)
             mid = f"m{next(self._ids):05x}"
-            msg = GMsg(mid, tid, raw, list(labels), self.tick(), 0)
+            msg = GMsg(mid, tid, raw, list(labels), internal_date or self.now_ms(), 0)
             box.messages[mid] = msg
             msg.history_id = self._next_history(box, {"messages": [{"id": mid, "threadId": tid}], "messagesAdded": [
                 {"message": {"id": mid, "threadId": tid, "labelIds": list(labels)}}]})
@@ -242,13 +299,16 @@ class FakeGoogle:
 
     # ------------------------------------------------------------ Calendar helpers
     def add_event(self, organizer: str, *, summary: str, start: str, end: str, attendees: tuple[str, ...] = (),
-                  event_id: Optional[str] = None, time_zone: Optional[str] = None, **extra: Any) -> dict:
+                  event_id: Optional[str] = None, time_zone: Optional[str] = None, all_day: bool = False,
+                  **extra: Any) -> dict:
+        """An event `organizer` organises; `all_day` events take dates (end exclusive)."""
         with self.lock:
             cal = self.calendars[organizer]
             eid = event_id or f"ev{next(self._ids):06d}"
+            zone = time_zone or cal.time_zone
             ev = {"kind": "calendar#event", "id": eid, "status": "confirmed", "summary": summary,
-                  "start": {"dateTime": start, "timeZone": time_zone or cal.time_zone},
-                  "end": {"dateTime": end, "timeZone": time_zone or cal.time_zone},
+                  "start": {"date": start} if all_day else {"dateTime": start, "timeZone": zone},
+                  "end": {"date": end} if all_day else {"dateTime": end, "timeZone": zone},
                   "organizer": {"email": organizer}, "creator": {"email": organizer},
                   "attendees": [{"email": a, "responseStatus": "needsAction"} for a in attendees],
                   "htmlLink": f"https://calendar.example/event?eid={eid}", "iCalUID": f"{eid}@google.com",
@@ -284,6 +344,11 @@ def _payload(part: EmailMessage, part_id: str, box: Mailbox, mid: str) -> dict:
     return out
 
 
+def _base_subject(subject: str) -> str:
+    """A subject as Gmail compares it for threading: without reply/forward prefixes."""
+    return re.sub(r"^(\s*(re|fwd?|aw)\s*:)+", "", str(subject), flags=re.I).strip().lower()
+
+
 def _text_of(msg: EmailMessage) -> str:
     body = msg.get_body(preferencelist=("plain", "html"))
     return body.get_content() if body is not None else ""
@@ -310,7 +375,7 @@ _OPERATORS = {"rfc822msgid", "in", "is", "label", "from", "to", "cc", "subject",
 _QTOKEN = re.compile(r'(-?)(?:(\w+):(?:"([^"]*)"|(\S+))|"([^"]*)"|(\S+))')
 
 
-def _matches(box: Mailbox, m: GMsg, query: str, now_ms: int) -> bool:
+def _matches(box: Mailbox, m: GMsg, query: str, now_ms: int, spam_trash: bool = False) -> bool:
     parsed = m.parsed
     labels = {x.lower() for x in m.labels} | {box.labels.get(x, {}).get("name", x).lower() for x in m.labels}
     scoped = False
@@ -338,7 +403,7 @@ def _matches(box: Mailbox, m: GMsg, query: str, now_ms: int) -> bool:
             ok = value in (str(parsed.get("subject", "")) + " " + _text_of(parsed)).lower()
         if bool(neg) == ok:
             return False
-    return scoped or not {"SPAM", "TRASH"} & set(m.labels)
+    return scoped or spam_trash or not {"SPAM", "TRASH"} & set(m.labels)
 
 
 def _page(items: list, params: dict, default: int, cap: int = 500) -> tuple[list, Optional[str]]:
@@ -358,8 +423,36 @@ def _in_zone(value: dict, tz: Optional[str]) -> dict:
 def _merge(base: dict, patch: dict) -> dict:
     out = dict(base)
     for k, v in patch.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+
+ATTENDEE_FIELDS = ("email", "displayName", "optional", "resource", "responseStatus", "comment", "additionalGuests")
+
+
+def _attendees(given: list[dict]) -> list[dict]:
+    """An attendee list as written: what was sent, nothing kept from before (responseStatus
+    defaults to needsAction for an attendee sent without one)."""
+    return [{**{k: a[k] for k in ATTENDEE_FIELDS if k in a}, "email": a["email"].lower(),
+             "responseStatus": a.get("responseStatus") or "needsAction"} for a in given]
+
+
+def _check_times(ev: dict) -> None:
+    """Event start/end: each either `date` (all-day) or `dateTime`, never both, of the same kind,
+    end after start (Events resource: start.date "if this is an all-day event", start.dateTime
+    otherwise)."""
+    start, end = ev.get("start") or {}, ev.get("end") or {}
+    for name, when in (("start", start), ("end", end)):
+        if ("date" in when) == ("dateTime" in when):
+            raise ApiError(400, f"Invalid {name} time.", "invalid")
+    if ("date" in start) != ("date" in end):
+        raise ApiError(400, "Start and end times must either both be date or both be dateTime.", "invalid")
+    key = "date" if "date" in start else "dateTime"
+    if _dt(end[key]) <= _dt(start[key]):
+        raise ApiError(400, "The specified time range is empty.", "timeRangeEmpty")
 
 
 class _Server(ThreadingHTTPServer):
@@ -441,7 +534,18 @@ class _Handler(BaseHTTPRequestHandler):
         if found is None or found[1] < time.time():
             raise ApiError(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.",
                            "authError", {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
+        self._token = token
         return found[0]
+
+    def _need(self, kind: str) -> None:
+        """403 unless the access token was granted a scope that allows `kind` (SCOPES_FOR). The shape is
+        Google's for a token without the scope: reason insufficientPermissions, an ErrorInfo with
+        ACCESS_TOKEN_SCOPE_INSUFFICIENT, and `WWW-Authenticate: ... error="insufficient_scope"`
+        (Google Cloud API design guide, "Errors"; RFC 6750 section 3.1)."""
+        granted = set(self.fake.token_scopes.get(getattr(self, "_token", ""), []))
+        if granted & SCOPES_FOR[kind]:
+            return
+        raise ScopeError(sorted(SCOPES_FOR[kind]))
 
     def _route(self, method: str, path: str, params: dict, body: Any) -> tuple[int, Any, Optional[dict]]:
         fake = self.fake
@@ -494,6 +598,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _issue(self, email: str, scopes: list[str]) -> dict:
         access = "ya29." + secrets.token_urlsafe(16)
         self.fake.access[access] = (email, time.time() + 3599)
+        self.fake.token_scopes[access] = list(scopes)
         out = {"access_token": access, "expires_in": 3599, "token_type": "Bearer", "scope": " ".join(scopes)}
         if "openid" in scopes:
             out["id_token"] = self._id_token(email)
@@ -531,6 +636,9 @@ class _Handler(BaseHTTPRequestHandler):
         box = fake.mailboxes[user]
         rest = seg[1:]
         key = (method, rest[0] if rest else "", len(rest))
+        self._need({"GET": "gmail.read", "send": "gmail.send", "drafts": "gmail.draft", "labels": "gmail.labels"}.get(
+            "GET" if method == "GET" else (rest[1] if key[1] == "messages" and len(rest) > 1 else key[1]),
+            "gmail.modify"))
         if key == ("GET", "profile", 1):
             return 200, {"emailAddress": user, "messagesTotal": len(box.messages),
                          "threadsTotal": len({m.thread_id for m in box.messages.values()}),
@@ -541,8 +649,10 @@ class _Handler(BaseHTTPRequestHandler):
                     raise ApiError(400, f"Invalid search operator {op}", "invalidArgument")
             label_ids = p.get("labelIds") or []
             label_ids = [label_ids] if isinstance(label_ids, str) else label_ids
+            spam_trash = p.get("includeSpamTrash") == "true"
             hits = [m for m in box.messages.values()
-                    if all(lid in m.labels for lid in label_ids) and _matches(box, m, p.get("q", ""), fake.clock_ms)]
+                    if all(lid in m.labels for lid in label_ids)
+                    and _matches(box, m, p.get("q", ""), fake.clock_ms, spam_trash)]
             hits.sort(key=lambda m: -m.internal_date)
             page, token = _page(hits, p, 100, fake.page_cap)
             out = {"messages": [{"id": m.id, "threadId": m.thread_id} for m in page], "resultSizeEstimate": len(hits)}
@@ -562,8 +672,7 @@ class _Handler(BaseHTTPRequestHandler):
                 _missing()
             return 200, {"attachmentId": rest[3], "size": len(data), "data": b64url(data)}, None
         if key == ("POST", "messages", 2) and rest[1] == "send":
-            raw = unb64url(body["raw"])
-            m = fake.insert(user, raw, ["SENT"], body.get("threadId"))
+            m = fake.insert(user, _as_sent(unb64url(body["raw"]), user), ["SENT"], body.get("threadId"))
             self._deliver_copies(m, user)
             return 200, {"id": m.id, "threadId": m.thread_id, "labelIds": m.labels}, None
         if key == ("POST", "drafts", 1):
@@ -675,6 +784,57 @@ class _Handler(BaseHTTPRequestHandler):
     def _show(self, ev: dict, user: str, tz: Optional[str]) -> dict:
         out = dict(ev, start=_in_zone(ev["start"], tz), end=_in_zone(ev["end"], tz))
         out["organizer"] = {**ev["organizer"], **({"self": True} if ev["organizer"]["email"] == user else {})}
+        # Read-only attendee fields Google fills in: `organizer` and `self` (Events resource).
+        out["attendees"] = [{**a, **({"organizer": True} if a["email"] == ev["organizer"]["email"] else {}),
+                             **({"self": True} if a["email"] == user else {})} for a in ev.get("attendees", [])]
+        return out
+
+    def _busy(self, email: str, lo: datetime, hi: datetime) -> list[dict]:
+        spans = sorted((max(_dt(ev["start"]["dateTime"]), lo), min(_dt(ev["end"]["dateTime"]), hi))
+                       for ev in self._visible(email, email)
+                       if ev.get("status") != "cancelled" and ev.get("transparency") != "transparent"
+                       and "dateTime" in ev["start"]
+                       and _dt(ev["start"]["dateTime"]) < hi and _dt(ev["end"]["dateTime"]) > lo)
+        merged: list[list[datetime]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        return [{"start": a.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "end": b.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")} for a, b in merged]
+
+    def _freebusy(self, body: dict) -> dict:
+        """Freebusy: query. `items` are calendars or groups; a group is expanded into its members'
+        calendars and listed under `groups` (FreeBusyGroup: `calendars`, the members' ids, or
+        `errors`, e.g. groupTooBig beyond groupExpansionMax, at most 100); a calendar that cannot
+        be read has `errors` (notFound) instead of busy times."""
+        fake = self.fake
+        lo, hi = _dt(body["timeMin"]), _dt(body["timeMax"])
+        calendars: dict[str, Any] = {}
+        groups: dict[str, Any] = {}
+        wanted: list[str] = []
+        for item in body.get("items", []):
+            gid = item["id"].lower()
+            if gid in fake.groups:
+                members = fake.groups[gid]
+                if len(members) > min(int(body.get("groupExpansionMax") or 100), 100):
+                    groups[item["id"]] = {"errors": [{"domain": "global", "reason": "groupTooBig"}]}
+                else:
+                    groups[item["id"]] = {"calendars": list(members)}
+                    wanted.extend(members)
+            else:
+                wanted.append(item["id"])
+        for cid in dict.fromkeys(wanted):
+            email = cid.lower()
+            if email not in fake.calendars:
+                calendars[cid] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+            else:
+                calendars[cid] = {"busy": self._busy(email, lo, hi)}
+        out = {"kind": "calendar#freeBusy", "timeMin": body["timeMin"], "timeMax": body["timeMax"],
+               "calendars": calendars}
+        if groups:
+            out["groups"] = groups
         return out
 
     def _event_for(self, user: str, eid: str) -> dict:
@@ -686,32 +846,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _calendar(self, method: str, seg: list[str], p: dict, body: Any, user: str) -> tuple[int, Any, Optional[dict]]:
         fake = self.fake
         if seg == ["freeBusy"] and method == "POST":
-            lo, hi = _dt(body["timeMin"]), _dt(body["timeMax"])
-            out: dict[str, Any] = {}
-            for item in body.get("items", []):
-                email = item["id"].lower()
-                if email not in fake.calendars:
-                    out[item["id"]] = {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
-                    continue
-                spans = sorted((max(_dt(ev["start"]["dateTime"]), lo), min(_dt(ev["end"]["dateTime"]), hi))
-                               for ev in self._visible(email, email)
-                               if ev.get("status") != "cancelled" and ev.get("transparency") != "transparent"
-                               and "dateTime" in ev["start"]
-                               and _dt(ev["start"]["dateTime"]) < hi and _dt(ev["end"]["dateTime"]) > lo)
-                merged: list[list[datetime]] = []
-                for a, b in spans:
-                    if merged and a <= merged[-1][1]:
-                        merged[-1][1] = max(merged[-1][1], b)
-                    else:
-                        merged.append([a, b])
-                out[item["id"]] = {"busy": [{"start": a.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                             "end": b.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-                                            for a, b in merged]}
-            return 200, {"kind": "calendar#freeBusy", "timeMin": body["timeMin"], "timeMax": body["timeMax"],
-                         "calendars": out}, None
+            self._need("calendar.freebusy")
+            return 200, self._freebusy(body), None
         if len(seg) < 3 or seg[0] != "calendars" or seg[2] != "events":
             raise ApiError(404, f"no Calendar route {method} {'/'.join(seg)}")
         cal_email = self._calendar_id(seg[1], user)
+        self._need("calendar.read" if method == "GET" else "calendar.write")
         if len(seg) == 3 and method == "GET":
             events = self._visible(cal_email, user)
             tz = p.get("timeZone") or fake.calendars[cal_email].time_zone
@@ -740,14 +880,12 @@ class _Handler(BaseHTTPRequestHandler):
             ev = {"kind": "calendar#event", "id": eid, "status": "confirmed", "summary": body.get("summary", ""),
                   "description": body.get("description", ""), "location": body.get("location", ""),
                   "start": body["start"], "end": body["end"], "organizer": {"email": user}, "creator": {"email": user},
-                  "attendees": [{"email": a["email"].lower(), "responseStatus": "needsAction"}
-                                for a in body.get("attendees", [])],
+                  "attendees": _attendees(body.get("attendees", [])),
                   "htmlLink": f"https://calendar.example/event?eid={eid}", "iCalUID": f"{eid}@google.com",
                   "sequence": 0, "created": "2025-03-01T00:00:00Z", "updated": "2025-03-01T00:00:00Z"}
             if "extendedProperties" in body:
                 ev["extendedProperties"] = body["extendedProperties"]
-            if _dt(ev["end"]["dateTime"]) <= _dt(ev["start"]["dateTime"]):
-                raise ApiError(400, "The specified time range is empty.", "timeRangeEmpty")
+            _check_times(ev)
             cal.events[eid] = ev
             return 200, self._show(ev, user, None), None
         eid = seg[3]
@@ -759,11 +897,15 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "PATCH":
             if ev["status"] == "cancelled":
                 raise ApiError(410, "Resource has been deleted", "deleted")
+            # Events: patch — "The field values you specify replace the existing values. Fields that
+            # you don't specify in the request remain unchanged. Array fields, if specified,
+            # overwrite the existing arrays; this discards any previous array elements." Objects
+            # merge field by field; a JSON null clears a field.
             patch = dict(body)
             if "attendees" in patch:
-                patch["attendees"] = [{"email": a["email"].lower(), "responseStatus": "needsAction"}
-                                      for a in patch["attendees"]]
+                patch["attendees"] = _attendees(patch["attendees"] or [])
             merged = _merge(ev, patch)
+            _check_times(merged)
             merged["sequence"] = ev.get("sequence", 0) + 1
             cal.events[eid] = merged
             return 200, self._show(merged, user, None), None
@@ -773,6 +915,20 @@ class _Handler(BaseHTTPRequestHandler):
             ev["status"] = "cancelled"
             return 204, None, None
         raise ApiError(404, f"no Calendar route {method} {'/'.join(seg)}")
+
+
+def _as_sent(raw: bytes, account: str) -> bytes:
+    """The message as Gmail sends it: Gmail gives it a Message-ID of its own, whatever the client
+    wrote (reported for messages.send; why verify cannot rely on it), and sends it From the
+    account's address when the client's From is not one of the account's send-as addresses
+    (Gmail API users.settings.sendAs: the addresses an account may send as)."""
+    msg = message_from_bytes(raw, policy=policy.default)
+    del msg["Message-ID"]
+    msg["Message-ID"] = f"<CA+{secrets.token_urlsafe(24)}@mail.gmail.com>"
+    if {a.lower() for _, a in getaddresses([str(msg.get("From", ""))])} != {account}:
+        del msg["From"]
+        msg["From"] = account
+    return msg.as_bytes()
 
 
 def _missing():
@@ -821,11 +977,12 @@ class GoogleWorld:
     email: str = ALEX
     time_zone: str = "Europe/London"
 
-    def ctx(self, session, action_id: Optional[str] = None):
+    def ctx(self, session, action_id: Optional[str] = None, executing_since: Optional[datetime] = None):
         from services.credentials.access import tool_context
 
         return tool_context(session=session, principal_id=self.principal_id, principal_email=self.email,
-                            org_id=self.org_id, time_zone=self.time_zone, action_id=action_id)
+                            org_id=self.org_id, time_zone=self.time_zone, action_id=action_id,
+                            executing_since=executing_since)
 
     def tool(self, name: str):
         from connectors.registry import connectors
@@ -846,18 +1003,20 @@ class GoogleWorld:
             s.commit()
         return result
 
-    def verify(self, name: str, args: dict, action_id: str):
+    def verify(self, name: str, args: dict, action_id: str, since: Optional[datetime] = None):
+        """The tool's verify, as the engine asks it for an action approved at `since`."""
         from sqlmodel import Session
 
         from services.store.db import get_engine
 
         tool = self.tool(name)
         with Session(get_engine()) as s:
-            return tool.verify(self.ctx(s, action_id), tool.parse(args), action_id)
+            return tool.verify(self.ctx(s, action_id, since), tool.parse(args), action_id)
 
 
-def make_world(fake: FakeGoogle) -> GoogleWorld:
-    """Alex (London) and Dana (New York) in one organisation; Alex has connected Google."""
+def make_world(fake: FakeGoogle, scopes: Optional[list[str]] = None, account: str = ALEX) -> GoogleWorld:
+    """Alex (London) and Dana (New York) in one organisation; Alex has connected Google (the
+    `account`, granted `scopes`: all Workmode asks for unless given)."""
     from sqlmodel import Session
 
     from services.credentials import service as credentials
@@ -877,7 +1036,8 @@ def make_world(fake: FakeGoogle) -> GoogleWorld:
         s.add_all([alex, dana])
         s.flush()
         credentials.save(session=s, principal_id=alex.id, provider="google", secret={
-            "refresh_token": fake.grant(ALEX), "token": None, "expiry": None, "scopes": [], "account": ALEX})
+            "refresh_token": fake.grant(account, scopes), "token": None, "expiry": None, "scopes": [],
+            "account": account})
         s.commit()
         return GoogleWorld(fake, org.id, alex.id)
 
