@@ -53,18 +53,20 @@ def issue_summary(raw: dict, tz: str) -> dict:
             "updated": local_time(f.get("updated"), tz)}
 
 
-def search_page(jira: Jira, jql: str, start: int, size: int, fields: list[str]) -> dict:
-    """One page of results: {"issues": raw issues, "total": int or None, "has_more": bool}."""
+def search_page(jira: Jira, jql: str, start: int, size: int, fields: list[str],
+                properties: Optional[str] = None) -> dict:
+    """One page of results: {"issues": raw issues, "total": int or None, "has_more": bool}.
+    `properties`: issue property keys to return with each issue (comma-separated)."""
     if not jira.cloud:
         r = jira.api.search_issues(jql or "ORDER BY created DESC", startAt=start, maxResults=size, fields=fields,
-                                   json_result=True)
+                                   properties=properties, json_result=True)
         issues, total = r.get("issues", []), r.get("total")
         return {"issues": issues, "total": total, "has_more": start + len(issues) < (total or 0)}
     window: list[dict] = []
     seen, token, last = 0, None, False
     while True:
         r = jira.api.enhanced_search_issues(jql or CLOUD_BLANK_JQL, nextPageToken=token, maxResults=CLOUD_PAGE,
-                                            fields=list(fields), json_result=True)
+                                            fields=list(fields), properties=properties, json_result=True)
         for issue in r.get("issues", []):
             if start <= seen < start + size:
                 window.append(issue)

@@ -1,9 +1,12 @@
 """Jira, write side: create an issue, comment, transition by name, assign by email.
 
 Each write carries the action's id where Jira keeps it atomically with the change, so `verify`
-(verify.py) can tell after a crash whether it happened: a label `workmode-<action id>` on created
-issues, a comment property `workmode.action`, an issue property `workmode.transition` set by the
-transition itself. Assignment is idempotent and verified by reading the assignee.
+(verify.py) can tell after a crash whether it happened: an issue property `workmode.action` (and,
+when the create screen has Labels, a label `workmode-<action id>`) on created issues, a comment
+property `workmode.action`, an issue property `workmode.transition` set by the transition itself.
+Assignment is idempotent and verified by reading the assignee.
+
+Create and transition send only the fields their screen has (screens.py): Jira refuses the rest.
 """
 from __future__ import annotations
 
@@ -11,15 +14,14 @@ from typing import Any, Optional
 
 from connectors.base import Preview, ToolContext, ToolError, ToolResult
 from connectors.jira.client import Jira, connect
+from connectors.jira.created import CREATE_PROPERTY, marker_label
 from connectors.jira.read import issue_key
+from connectors.jira.screens import CreateScreen, create_screen, default_names, transition_fields
 from connectors.shapes.tickets import AssignArgs, CommentArgs, CreateArgs, TransitionArgs
 
 COMMENT_PROPERTY = "workmode.action"
 TRANSITION_PROPERTY = "workmode.transition"
-
-
-def marker_label(action_id: str) -> str:
-    return f"workmode-{action_id}"
+DEFAULT_PRIORITY = CreateArgs.model_fields["priority"].default
 
 
 def find_user(jira: Jira, email: str, field: str = "assignee") -> dict:
@@ -61,17 +63,47 @@ def jira_create_issue(ctx: ToolContext, args: CreateArgs) -> ToolResult:
     labels = list(dict.fromkeys(label.strip() for label in args.labels if label.strip()))
     if any(" " in label for label in labels):
         raise ToolError("labels cannot contain spaces")
-    if ctx.action_id:
-        labels.append(marker_label(ctx.action_id))
-    fields = {"project": {"key": args.project.strip().upper()}, "issuetype": {"name": args.issue_type},
-              "summary": args.summary, "priority": {"name": args.priority}, "labels": labels}
-    if args.description:
-        fields["description"] = args.description
+    project = args.project.strip().upper()
     with connect(ctx) as jira:
+        screen = create_screen(jira, project, args.issue_type)
+        fields = create_fields(screen, args, labels, ctx.action_id)
         if args.assignee:
             fields["assignee"] = user_ref(jira, find_user(jira, args.assignee))
-        issue = jira.api.create_issue(fields=fields, prefetch=False)
-    return ToolResult({"key": issue.key, "id": str(issue.id)})
+        body: dict[str, Any] = {"fields": fields}
+        if ctx.action_id:  # set with the issue itself: it exists from the issue's first moment
+            body["properties"] = [{"key": CREATE_PROPERTY, "value": {"action_id": ctx.action_id}}]
+        made = jira.rest("POST", "issue", body)
+    return ToolResult({"key": made["key"], "id": str(made["id"])})
+
+
+def create_fields(screen: CreateScreen, args: CreateArgs, labels: list[str], action_id: str | None) -> dict:
+    """The create request's fields: only those on the screen; a clear error for what the screen
+    lacks or requires beyond what the tool can give."""
+    where = f"{screen.project}'s create screen for {screen.issue_type}"
+    fields: dict[str, Any] = {"project": {"key": screen.project}, "issuetype": {"id": screen.issue_type_id},
+                              "summary": args.summary}
+    # The engine stores arguments with their defaults filled in, so "asked for" means "not the
+    # default": a priority other than the schema's default is asked for; Medium may be left out.
+    asked = {"description": bool(args.description), "labels": bool(labels), "assignee": bool(args.assignee),
+             "priority": args.priority != DEFAULT_PRIORITY}
+    lacking = [f.title() for f, wanted in asked.items() if wanted and not screen.has(f)]
+    if lacking:
+        raise ToolError(f"{where} has no {', '.join(lacking)}; leave {'it' if len(lacking) == 1 else 'them'} out")
+    if args.description:
+        fields["description"] = args.description
+    if screen.has("labels"):
+        fields["labels"] = labels + ([marker_label(action_id)] if action_id else [])
+    if screen.has("priority"):
+        allowed = screen.allowed("priority")
+        if allowed is not None and args.priority not in allowed:
+            raise ToolError(f"priority '{args.priority}' is not offered in {screen.project}; "
+                            f"its priorities are: {', '.join(allowed)}")
+        fields["priority"] = {"name": args.priority}
+    missing = screen.unfillable(set(fields) | ({"assignee"} if args.assignee else set()))
+    if missing:
+        raise ToolError(f"{where} requires {', '.join(missing)}, which this tool cannot fill; "
+                        "create the issue in Jira")
+    return fields
 
 
 def jira_comment(ctx: ToolContext, args: CommentArgs) -> ToolResult:
@@ -90,14 +122,21 @@ def jira_transition(ctx: ToolContext, args: TransitionArgs) -> ToolResult:
     key = issue_key(args.key)
     with connect(ctx) as jira:
         before = jira.api.issue(key, fields="status").raw["fields"]["status"]["name"]
-        chosen = choose_transition(jira.api.transitions(key), args.transition, key, before)
+        options = jira.api.transitions(key, expand="transitions.fields")
+        chosen = choose_transition(options, args.transition, key, before)
         to = (chosen.get("to") or {}).get("name")
+        screen = transition_fields(chosen, key)
         body: dict = {"transition": {"id": str(chosen["id"])}}
+        if screen:
+            body["fields"] = screen
         if ctx.action_id:
             body["properties"] = [{"key": TRANSITION_PROPERTY, "value": {
                 "action_id": ctx.action_id, "transition": chosen["name"], "from": before, "to": to}}]
         jira.rest("POST", f"issue/{key}/transitions", body)
-    return ToolResult({"key": key, "from": before, "to": to})
+    result = {"key": key, "from": before, "to": to}
+    if screen:
+        result["fields"] = default_names(chosen, screen)
+    return ToolResult(result)
 
 
 def jira_assign(ctx: ToolContext, args: AssignArgs) -> ToolResult:

@@ -149,13 +149,85 @@ def test_create_issue_is_marked_and_assigned(site, session):
 def test_create_issue_refusals(site, session):
     with pytest.raises(ToolError, match="not a user of this Jira site"):
         call(session, "jira_create_issue", {"project": "OPS", "summary": "x", "assignee": "nobody@else.example"})
-    with pytest.raises(ToolError, match="valid project is required"):
+    with pytest.raises(ToolError, match="'NOPE' does not exist in Jira"):
         call(session, "jira_create_issue", {"project": "NOPE", "summary": "x"})
     with pytest.raises(ToolError, match="spaces"):
         call(session, "jira_create_issue", {"project": "OPS", "summary": "x", "labels": ["two words"]})
     assert site.issues == {}
 
 
+# ---------------------------------------------------------------- create: verify while search lags
+def test_create_verify_reads_the_issue_even_while_search_lags(site, session):
+    """Search has not caught up with the create: verify still finds the issue, by reading it."""
+    site.add_issue("OPS", "Older", reporter=DANA)
+    site.search_lag = True
+    result = call(session, "jira_create_issue", {"project": "OPS", "summary": "Login fails"}, "act-lag")
+    assert call(session, "jira_search", {"jql": 'labels = "workmode-act-lag"'}).data["issues"] == []  # it lags
+    assert site.issues[result.data["key"]].properties == {"workmode.action": {"action_id": "act-lag"}}
+    assert verify(session, "jira_create_issue", {"project": "OPS", "summary": "x"}, "act-lag") == result.data
+    assert verify(session, "jira_create_issue", {"project": "ops", "summary": "x"}, "act-never") is None
+    site.catch_up()
+    assert verify(session, "jira_create_issue", {"project": "OPS", "summary": "x"}, "act-lag") == result.data
+
+
+def test_create_verify_reads_keys_the_index_skipped(site, session):
+    """The index shows a later issue but not ours (indexed out of order): the gap is read directly."""
+    site.add_issue("OPS", "Before", reporter=DANA)
+    site.search_lag = True
+    result = call(session, "jira_create_issue", {"project": "OPS", "summary": "Ours"}, "act-gap")
+    site.add_issue("OPS", "After, already indexed", reporter=DANA)
+    assert result.data["key"] == "OPS-2"
+    assert verify(session, "jira_create_issue", {"project": "OPS", "summary": "x"}, "act-gap") == result.data
+
+
+def test_create_verify_cannot_tell_when_search_is_far_behind(site, session):
+    """Too many issues the index does not show yet: "cannot tell", never "absent"."""
+    site.search_lag = True
+    for n in range(60):
+        site.add_issue("OPS", f"Made just now {n}", reporter=DANA, indexed=False)
+    with pytest.raises(CannotVerify, match="far behind"):
+        verify(session, "jira_create_issue", {"project": "OPS", "summary": "x"}, "act-unknown")
+    site.catch_up()
+    assert verify(session, "jira_create_issue", {"project": "OPS", "summary": "x"}, "act-unknown") is None
+
+
+# ---------------------------------------------------------------- create: only what the create screen has
+def test_create_sends_only_the_fields_on_the_create_screen(site, session):
+    site.set_screen("OPS", "Task", ["project", "issuetype", "summary", "description", "assignee"])
+    site.search_lag = True
+    # As the engine stores them: every argument, defaults filled in (priority "Medium").
+    args = TOOLS["jira_create_issue"].parse({"project": "OPS", "summary": "No priority here", "description": "d"})
+    result = call(session, "jira_create_issue", args.model_dump(mode="json"), "act-screen")
+    sent = site.calls("POST", "/rest/api/2/issue")[-1]["body"]
+    assert set(sent["fields"]) == {"project", "issuetype", "summary", "description"}
+    assert sent["fields"]["issuetype"] == {"id": "10001"}
+    assert sent["properties"] == [{"key": "workmode.action", "value": {"action_id": "act-screen"}}]
+    # No label to search for: verify finds the issue by its property.
+    assert verify(session, "jira_create_issue", {"project": "OPS", "summary": "x"}, "act-screen") == result.data
+    # What the person asked for but the screen lacks is refused before anything is sent.
+    before = len(site.calls("POST", "/rest/api/2/issue"))
+    with pytest.raises(ToolError, match="OPS's create screen for Task has no Priority"):
+        call(session, "jira_create_issue", {"project": "OPS", "summary": "x", "priority": "High"})
+    with pytest.raises(ToolError, match="has no Labels"):
+        call(session, "jira_create_issue", {"project": "OPS", "summary": "x", "labels": ["q3"]})
+    assert len(site.calls("POST", "/rest/api/2/issue")) == before
+
+
+def test_create_checks_the_issue_type_and_required_fields_against_the_project(site, session):
+    site.add_project("SUP", "Support", types=("Task", "Bug"))
+    with pytest.raises(ToolError) as err:
+        call(session, "jira_create_issue", {"project": "SUP", "issue_type": "Story", "summary": "x"})
+    assert err.value.message == "'Story' is not an issue type of SUP; its issue types are: Task, Bug"
+    site.set_screen("SUP", "Bug", [*site.projects["SUP"]["types"]["Bug"]["screen"], "customfield_10050"],
+                    required=["project", "issuetype", "summary", "customfield_10050"])
+    with pytest.raises(ToolError, match="requires Team, which this tool cannot fill"):
+        call(session, "jira_create_issue", {"project": "sup", "issue_type": "Bug", "summary": "x"})
+    assert site.calls("POST", "/rest/api/2/issue") == []
+    made = call(session, "jira_create_issue", {"project": "sup", "issue_type": "Task", "summary": "x"}).data
+    assert site.issues[made["key"]].issue_type == "Task" and made["key"] == "SUP-1"
+
+
+# ---------------------------------------------------------------- comments
 def test_comment_carries_the_action_and_verify_finds_it(site, session):
     site.add_issue("OPS", "Printer on fire", reporter=DANA)
     for n in range(55):  # the marked comment lands on the second page
@@ -181,6 +253,20 @@ def test_transition_by_name(site, session):
     with pytest.raises(ToolError) as err:
         call(session, "jira_transition", {"key": "OPS-1", "transition": "Close"})
     assert "Valid transitions: 'Done' (→ Done)" in err.value.message and "In Review" in err.value.message
+
+
+def test_transition_fills_its_screen_with_jiras_defaults(site, session):
+    site.add_issue("OPS", "A", reporter=DANA, status="In Progress")
+    result = call(session, "jira_transition", {"key": "OPS-1", "transition": "Done"}, "act-done")
+    assert result.data == {"key": "OPS-1", "from": "In Progress", "to": "Done", "fields": {"Resolution": "Done"}}
+    assert site.calls("POST", "/issue/OPS-1/transitions")[-1]["body"]["fields"] == {"resolution": {"id": "10000"}}
+    assert (site.issues["OPS-1"].status, site.issues["OPS-1"].resolution) == ("Done", "Done")
+    # A required field with no default: said plainly, nothing sent.
+    site.add_issue("OPS", "B", reporter=DANA, status="In Progress")
+    site.transition_screens["31"]["resolution"].update(hasDefaultValue=False, defaultValue=None)
+    with pytest.raises(ToolError, match="'Done' on OPS-2 asks for Resolution, which this tool cannot fill"):
+        call(session, "jira_transition", {"key": "OPS-2", "transition": "Done"})
+    assert site.calls("POST", "/issue/OPS-2/transitions") == [] and site.issues["OPS-2"].status == "In Progress"
 
 
 def test_transition_verify(site, session):

@@ -90,7 +90,7 @@ def test_read_jira_then_comment_and_post_exactly_once(real_world):
     job = wait_status(job_id, "completed")
     assert job.result == "Commented on OPS-1 and told #ops."
     assert [a.status for a in sorted(actions(job_id), key=lambda a: a.tool)] == ["succeeded", "succeeded"]
-    assert len(marked_comments(jira, comment.id)) == 1 and len(jira.calls("POST", "/comment")) == 1
+    assert len(marked_comments(jira, comment.id)) == 1 and len(jira.calls("POST", "/issue/OPS-1/comment")) == 1
     (message,) = slack.posted(post.id)
     assert message["channel"] == slack.ops and message["text"] == "OPS-1 is being handled."
     assert len(slack.called("chat.postMessage")) == 1
@@ -124,7 +124,7 @@ def test_crash_while_executing_is_settled_by_verify(real_world):
     assert counts.get("executing_succeeded") == 1 and counts.get("executing_absent") == 1
     wait_status(job_id, "completed")
     assert [a.status for a in sorted(actions(job_id), key=lambda a: a.tool)] == ["succeeded", "succeeded"]
-    assert len(marked_comments(jira, comment.id)) == 1 and len(jira.calls("POST", "/comment")) == 1
+    assert len(marked_comments(jira, comment.id)) == 1 and len(jira.calls("POST", "/issue/OPS-1/comment")) == 1
     assert len(slack.posted(post.id)) == 1
     verified = [e for e in events(job_id) if e.kind == "action_succeeded" and e.data.get("verified")]
     assert [e.action_id for e in verified] == [comment.id]
