@@ -120,6 +120,19 @@ class Settings(BaseSettings):
     # input. False for a text-only model: the prompt notes how many images were left out.
     model_vision: bool = True
 
+    # HTTP hardening (services/api/app.py: body limit, ratelimit.py, security.py).
+    max_body_bytes: int = 1024 * 1024  # larger request bodies are answered 413 before they are read
+    # Rate limits: `limits` notation, several joined by ";" (e.g. "10/minute;100/hour"); empty: none.
+    rate_limits: bool = True
+    rate_limit_storage_url: str = ""  # redis://…; empty: the broker's Redis, or this process's memory
+    rate_limit_sign_in: str = "20/minute"  # per IP: sign-in link pages and uses, OIDC start and callback
+    rate_limit_auth_failures: str = "10/minute"  # per IP: requests with a bad API token (401)
+    rate_limit_slack: str = "600/minute"  # per IP: POST /slack/events
+    rate_limit_api_ip: str = "3000/minute"  # per IP: /api/*
+    rate_limit_api: str = "1200/minute"  # per principal: /api/*
+    # GET /metrics in production needs `Authorization: Bearer <metrics_token>`; no token: /metrics is off.
+    metrics_token: SecretStr = SecretStr("")
+
     @model_validator(mode="after")
     def _secret_outside_development(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:

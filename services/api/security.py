@@ -1,9 +1,16 @@
-"""Security headers on every response. The Content-Security-Policy allows scripts and styles
-from this origin only: no inline scripts, no inline styles, no remote images, no plugins, no
-framing. Whatever an email contains, the browser will not run or fetch it."""
+"""Security headers on every response (and HSTS in production), NUL characters refused, and the
+production-only gates for /metrics and the OpenAPI schema. The Content-Security-Policy allows
+scripts and styles from this origin only: no inline scripts, no inline styles, no remote images,
+no plugins, no framing. Whatever an email contains, the browser will not run or fetch it."""
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
+
+from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.config import Settings
 
 CSP = "; ".join([
     "default-src 'none'",
@@ -27,9 +34,15 @@ HEADERS = [
 ]
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    """`hsts`: also Strict-Transport-Security (production, where the site is served over https)."""
+
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.headers = [*HEADERS, HSTS] if hsts else HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,7 +54,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in HEADERS if k not in present]
+                headers += [(k, v) for k, v in self.headers if k not in present]
                 if not static and b"cache-control" not in present:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
@@ -72,3 +85,24 @@ class RejectNul:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+
+def metrics_guard(settings: Settings) -> Callable[[Request], None]:
+    """A dependency for GET /metrics. With WORKMODE_METRICS_TOKEN set, a scrape must send
+    `Authorization: Bearer <token>` (Prometheus: `authorization: {credentials_file: ...}`). Without
+    it, /metrics is open in development and test, and absent (404) in production."""
+    token = settings.metrics_token.get_secret_value()
+    production = settings.environment == "production"
+
+    def guard(request: Request) -> None:
+        if not token:
+            if production:
+                raise HTTPException(404, "Not Found")
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), token.encode()):
+            raise HTTPException(401, "GET /metrics needs 'Authorization: Bearer <WORKMODE_METRICS_TOKEN>'",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    return guard

@@ -12,11 +12,20 @@ site_url, cloud_id}` encrypted as the principal's "jira" credential. Nothing in 
 commits: the caller does, also after an OAuthError (the pending record is consumed either way),
 and the caller resumes the jobs paused for a reconnect.
 
+A flow started from a browser is bound to it: `start(browser=...)` keeps the SHA-256 of a random
+value the web route also sets as a cookie, and `finish` refuses the state unless the same value
+comes back (`browser=`) from the browser that finishes. So a consent URL started by one person
+cannot be completed in someone else's browser (who would attach their Atlassian account to the
+starter's Workmode account where Jira hides the email). A flow started from the CLI has no
+browser to bind to; its single-use state and the account check guard it as before.
+
 The OAuth client's settings and the refresh at tool time are the Jira connector's
 (connectors/jira/oauth.py).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any, Optional
 from urllib.parse import urlencode, urlsplit
 
@@ -44,11 +53,21 @@ SCOPES = ("read:jira-work", "write:jira-work", "read:jira-user", "offline_access
 
 
 # ---------------------------------------------------------------- connect
-def start(*, session: Session, principal: Principal, cfg: Optional[JiraOAuthConfig] = None) -> str:
-    """The URL to send the person to. Replaces any earlier unfinished attempt of theirs."""
+def _digest(browser: str) -> str:
+    return hashlib.sha256(browser.encode()).hexdigest()
+
+
+def start(*, session: Session, principal: Principal, cfg: Optional[JiraOAuthConfig] = None,
+          browser: Optional[str] = None) -> str:
+    """The URL to send the person to. Replaces any earlier unfinished attempt of theirs. With
+    `browser` (a random value the caller also gives that browser), only it can finish the flow."""
     cfg = cfg or jira_oauth_config()
     cfg.require_client()
     state, verifier = oauth_state.begin(session=session, principal_id=principal.id, pending_provider=PENDING)
+    if browser:
+        pending: dict[str, Any] = dict(store.load(session=session, principal_id=principal.id, provider=PENDING) or {})
+        store.save(session=session, principal_id=principal.id, provider=PENDING,
+                   secret={**pending, "browser": _digest(browser)})
     params = {
         "audience": "api.atlassian.com", "client_id": cfg.client_id, "scope": " ".join(SCOPES),
         "redirect_uri": cfg.redirect_url, "state": state, "response_type": "code",
@@ -86,13 +105,18 @@ def _pick_site(cfg: JiraOAuthConfig, resources: Any) -> dict[str, Any]:
 
 
 def finish(*, session: Session, state: str, code: str = "", error: str = "",
-           cfg: Optional[JiraOAuthConfig] = None) -> dict[str, Any]:
-    """Complete the flow for the principal named in `state`. Returns what was connected."""
+           cfg: Optional[JiraOAuthConfig] = None, browser: Optional[str] = None) -> dict[str, Any]:
+    """Complete the flow for the principal named in `state`. Returns what was connected.
+    `browser`: the value the finishing browser sent back (see `start`)."""
     cfg = cfg or jira_oauth_config()
     cfg.require_client()
     principal_id, pending = oauth_state.consume(
         session=session, state=state, pending_provider=PENDING, service="Atlassian",
         restart=f"{CONNECT_PATH} (or `workmode connect jira --oauth`)")
+    bound = pending.get("browser")
+    if bound and not hmac.compare_digest(str(bound), _digest(browser or "")):
+        raise OAuthError(f"this Jira sign-in was started in another browser session; start again from "
+                         f"{CONNECT_PATH} in this browser")
     if error:
         raise OAuthError(f"Atlassian did not grant access ({error}); nothing was connected")
     if not code:

@@ -1,6 +1,7 @@
 """OpenID Connect sign-in (Authlib): discovery from WORKMODE_OIDC_ISSUER, authorisation code
 flow with state and nonce, ID token signature and claims checked by Authlib. A person may sign in
-when the IdP vouches for an email (email_verified) that belongs to a Workmode principal."""
+when the IdP vouches for an email that belongs to a Workmode principal: the ID token's
+`email_verified` claim must be true (a missing claim is not a promise, and is refused)."""
 from __future__ import annotations
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
@@ -54,7 +55,7 @@ async def callback(request: Request) -> Response:
         return render_error(request, 400, f"sign-in failed: {exc.error}")
     claims = token.get("userinfo") or {}
     email = str(claims.get("email") or "").strip().lower()
-    if not email or claims.get("email_verified") is False:
+    if not email or claims.get("email_verified") is not True:
         return render_error(request, 403, "your identity provider did not vouch for an email address")
     principal = await run_in_threadpool(_principal, email)
     if principal is None:

@@ -1,6 +1,7 @@
 """The approval queue: pending approvals I may decide, newest first, filtered by job, connector
 and risk flag; several can be approved or rejected together. static/queue.js polls the rows
-fragment and swaps it in when something changed (new approvals, or others decided)."""
+fragment and swaps it in when something changed (new approvals, or others decided). A batch item
+that is unknown and one the person may not see get the same answer, so ids cannot be probed."""
 from __future__ import annotations
 
 import hashlib
@@ -10,11 +11,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
-from services.api.access import approvals
+from services.api.access import approvals, visible_action
 from services.api.deps import DbDep, FormDep, WebUser, check_csrf
 from services.api.web.templating import flash, page
 from services.approvals.service import decide
-from services.errors import WorkmodeError
+from services.errors import NotFound, WorkmodeError
 from services.store.models import Principal
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
@@ -83,11 +84,15 @@ def batch(request: Request, me: WebUser, db: DbDep, form: FormDep) -> Response:
         for value in picked:
             action_id, shown_hash = value.split(":", 1)
             try:
+                visible_action(db, me, action_id)  # NotFound alike for unknown and not visible
                 decide(session=db, action_id=action_id, actor=me, shown_hash=shown_hash,
                        decision="approve" if decision == "approve" else "reject",
                        reason=reason or None)
                 db.commit()
                 done += 1
+            except NotFound:
+                db.rollback()
+                failed.append(f"no approval {action_id[:64]} that you may decide")
             except WorkmodeError as exc:  # each item stands alone; every refusal is reported below
                 db.rollback()
                 failed.append(exc.message)
