@@ -26,8 +26,9 @@ from connectors.sandbox import models as sandbox_models  # noqa: E402,F401  (aft
 from services.config import reset_settings  # noqa: E402  (after the env reset)
 from services.store import models  # noqa: E402,F401  (after the env reset; registers its tables)
 from services.store.db import dispose_engines, get_engine  # noqa: E402  (after the env reset)
-from services.store.models import Principal  # noqa: E402  (after the env reset)
+from services.store.models import Organisation, Principal  # noqa: E402  (after the env reset)
 from tests.support.db import PG_ADMIN_URL, REDIS_URL, use_database  # noqa: E402  (after the env reset)
+from tests.support.oidc import CLIENT_ID, CLIENT_SECRET, LocalIdP  # noqa: E402  (after the env reset)
 
 # The fakes that bring fixtures (pytest_plugins may only be set here, in the root conftest).
 pytest_plugins = ["tests.fakes.model_server", "tests.fakes.google_api", "tests.fakes.jira_api",
@@ -133,3 +134,42 @@ def embedded():
 @pytest.fixture
 def worker(embedded, workspace, scripted_model, fast_model):
     yield scripted_model
+
+
+@pytest.fixture
+def idp(monkeypatch):
+    """A local OpenID Connect identity provider, configured as the organisation's sign-in."""
+    server = LocalIdP()
+    monkeypatch.setenv("WORKMODE_OIDC_ISSUER", server.url)
+    monkeypatch.setenv("WORKMODE_OIDC_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("WORKMODE_OIDC_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("WORKMODE_PUBLIC_URL", "http://127.0.0.1")
+    reset_settings()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def atl(store, fake_jira, fake_atlassian, monkeypatch):
+    """Jira Cloud behind Atlassian's OAuth (fakes): Alex and Dana in one organisation; the OAuth
+    client and Atlassian's hosts point at the fakes."""
+    from tests.fakes.atlassian_auth import CLIENT_ID as JIRA_CLIENT_ID
+    from tests.fakes.atlassian_auth import CLIENT_SECRET as JIRA_CLIENT_SECRET
+
+    alex, dana = "alex@northwind.example", "dana@northwind.example"
+    for email, name in ((alex, "Alex Morgan"), (dana, "Dana Kim")):
+        fake_jira.add_user(email, name)
+    fake_jira.add_issue("OPS", "Printer on fire", reporter=dana)
+    fake_atlassian.consent_as = alex
+    for key, value in {"JIRA_CLIENT_ID": JIRA_CLIENT_ID, "JIRA_CLIENT_SECRET": JIRA_CLIENT_SECRET,
+                       "ATLASSIAN_AUTH_URL": fake_atlassian.url, "ATLASSIAN_API_URL": fake_atlassian.url}.items():
+        monkeypatch.setenv(f"WORKMODE_{key}", value)
+    reset_settings()
+    with Session(get_engine()) as s:
+        org = Organisation(name="Northwind", domains=["northwind.example"], policy={})
+        s.add(org)
+        s.flush()
+        s.add_all([Principal(org_id=org.id, email=alex, name="Alex", time_zone="Europe/London"),
+                   Principal(org_id=org.id, email=dana, name="Dana", time_zone="UTC")])
+        s.commit()
+    return fake_atlassian

@@ -24,31 +24,10 @@ from services.credentials import service as credentials
 from services.credentials.access import tool_context
 from services.identity import principal_by_email
 from services.store.db import get_engine
-from services.store.models import Credential, Organisation, Principal
-from tests.fakes.atlassian_auth import CLIENT_ID, CLIENT_SECRET, CLOUD_ID, SITE_URL
+from services.store.models import Credential
+from tests.fakes.atlassian_auth import CLIENT_ID, CLOUD_ID, SITE_URL
 
 ALEX, DANA = "alex@northwind.example", "dana@northwind.example"
-
-
-@pytest.fixture
-def atl(store, fake_jira, fake_atlassian, monkeypatch):
-    """Alex and Dana in one organisation; the OAuth client and Atlassian's hosts point at the fakes."""
-    for email, name in ((ALEX, "Alex Morgan"), (DANA, "Dana Kim")):
-        fake_jira.add_user(email, name)
-    fake_jira.add_issue("OPS", "Printer on fire", reporter=DANA)
-    fake_atlassian.consent_as = ALEX
-    for key, value in {"JIRA_CLIENT_ID": CLIENT_ID, "JIRA_CLIENT_SECRET": CLIENT_SECRET,
-                       "ATLASSIAN_AUTH_URL": fake_atlassian.url, "ATLASSIAN_API_URL": fake_atlassian.url}.items():
-        monkeypatch.setenv(f"WORKMODE_{key}", value)
-    reset_settings()
-    with Session(get_engine()) as s:
-        org = Organisation(name="Northwind", domains=["northwind.example"], policy={})
-        s.add(org)
-        s.flush()
-        s.add_all([Principal(org_id=org.id, email=ALEX, name="Alex", time_zone="Europe/London"),
-                   Principal(org_id=org.id, email=DANA, name="Dana", time_zone="UTC")])
-        s.commit()
-    return fake_atlassian
 
 
 def current_principal(x_test_user: str = Header("")):

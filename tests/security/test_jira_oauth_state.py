@@ -13,8 +13,9 @@ from sqlmodel import Session
 from services.credentials import load_secret
 from services.identity import principal_by_email
 from services.store.db import get_engine
-from tests.connectors.test_jira_oauth import ALEX, atl  # noqa: F401  (the fixture: Atlassian's fakes, Alex, Dana)
 from tests.support.web import sign_in
+
+ALEX = "alex@northwind.example"
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def store(pg_store):
 
 
 @pytest.fixture
-def app(atl):  # noqa: F811  (the imported fixture)
+def app(atl):
     from services.api.app import create_app
 
     return create_app()

@@ -6,25 +6,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from services.config import reset_settings
-from tests.web.test_web_oidc import CLIENT_ID, CLIENT_SECRET, LocalIdP, through_idp
+from tests.support.oidc import through_idp
 
 
 @pytest.fixture
 def store(pg_store):
     return pg_store
-
-
-@pytest.fixture
-def idp(monkeypatch):
-    server = LocalIdP()
-    monkeypatch.setenv("WORKMODE_OIDC_ISSUER", server.url)
-    monkeypatch.setenv("WORKMODE_OIDC_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("WORKMODE_OIDC_CLIENT_SECRET", CLIENT_SECRET)
-    monkeypatch.setenv("WORKMODE_PUBLIC_URL", "http://127.0.0.1")
-    reset_settings()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
