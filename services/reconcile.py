@@ -14,7 +14,7 @@ from services.approvals.execute import MAX_ATTEMPTS, release, settle, verify
 from services.approvals.service import expire_pending
 from services.config import get_settings
 from services.jobs.dispatch import enqueue_advance, enqueue_execute
-from services.jobs.service import Superseded, finish, maybe_resume, requeue
+from services.jobs.service import Superseded, expire_overdue, maybe_resume, overdue, requeue
 from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Job, JobStatus, utcnow
 
@@ -78,8 +78,8 @@ def _jobs(session: Session, report: Report, stale: datetime) -> None:
     ))).all()
     for job in jobs:
         try:
-            if job.deadline and job.deadline < now and job.status == JobStatus.waiting:
-                finish(session, job, JobStatus.expired, error="deadline reached while waiting")
+            if overdue(job):
+                expire_overdue(session, job)
                 report.add("jobs_expired")
             elif job.status == JobStatus.queued:
                 if job.not_before and job.not_before > now:

@@ -32,7 +32,7 @@ from services.config import get_settings
 from services.credentials.access import tool_context as credential_context
 from services.jobs import events
 from services.jobs.dispatch import enqueue_execute
-from services.jobs.service import commit_progress
+from services.jobs.service import commit_progress, hold
 from services.jobs.transcript import tool_message
 from services.policy import needs_person
 from services.store.db import get_engine
@@ -209,6 +209,7 @@ def _refused(session: Session, job: Job, org: Organisation, ref: ToolRef, call_i
 
 
 def _ask(session: Session, job: Job, call_id: str, question: str) -> None:
+    hold(session, job)  # a job cancelled while this step ran asks nobody anything
     asked = session.exec(select(Event).where(Event.job_id == job.id, Event.kind == "question_asked")).all()
     if not any(e.data.get("call_id") == call_id for e in asked):
         events.record(session, job.id, "question_asked", call_id=call_id, question=question)
@@ -253,6 +254,7 @@ def propose(
         action.status = ActionStatus.approved
         action.approved_hash = action.args_hash
         action.decided_by, action.decided_via, action.decided_at = "policy", "policy", now
+    hold(session, job)  # a job cancelled while this step ran proposes nothing
     session.add(action)
     session.flush()
     if action.status == ActionStatus.approved:

@@ -19,8 +19,8 @@ from services.agent.turn import InvalidModelOutput, Usage, model_turn
 from services.config import get_settings
 from services.faults import STEP_AFTER_MODEL, crash_point
 from services.jobs import events
-from services.jobs.service import Superseded, bump, commit_progress, finish, requeue, transcript
-from services.jobs.transcript import lock_job, unanswered_calls, unanswered_in
+from services.jobs.service import Superseded, bump, commit_progress, finish, hold, requeue, transcript
+from services.jobs.transcript import unanswered_calls, unanswered_in
 from services.model.client import ModelClient, ModelError, ModelUnavailable
 from services.store.db import get_engine
 from services.store.models import Job, JobStatus, Message, Organisation, Principal, utcnow
@@ -89,7 +89,10 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
             log.exception("job %s step crashed", job_id)
             session.rollback()
             job = session.get_one(Job, job_id, populate_existing=True)
-            finish(session, job, JobStatus.failed, error=f"internal error in a step: {type(exc).__name__}: {exc}")
+            try:
+                finish(session, job, JobStatus.failed, error=f"internal error in a step: {type(exc).__name__}: {exc}")
+            except Superseded:  # cancelled (or taken over) meanwhile: that says how it ended
+                return "superseded"
             session.commit()
             return "failed"
 
@@ -142,11 +145,13 @@ def step(session: Session, job: Job, client: ModelClient, cache: dict[str, list[
     outcome = process_calls(session, job, org, principal, tools, pending, history)
     if outcome.alone:  # nobody else wrote to the transcript: `history` is what the store holds
         cache["history"] = history
-    # Counted in memory by this step and process_calls (lock_job below reloads the row).
+    # Counted in memory by this step and process_calls.
     counted = {"steps": job.steps, "plan": job.plan, "model_turns": job.model_turns,
                "prompt_tokens": job.prompt_tokens, "completion_tokens": job.completion_tokens}
     if outcome.waiting_for == "approval":
-        lock_job(session, job.id)  # an executor finishing now either sees `waiting` or we see its result
+        # Lock the row so an executor finishing now either sees `waiting` or we see its result;
+        # without reloading it, so a cancel meanwhile stops this step instead of being overwritten.
+        hold(session, job)
         if not unanswered_calls(session, job.id):
             outcome.waiting_for = None  # auto-approved actions already finished
     if outcome.waiting_for:

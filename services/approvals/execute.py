@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from connectors.base import (
     CannotVerify,
@@ -27,20 +27,24 @@ from services.agent.calls import tool_context
 from services.faults import EXECUTE_AFTER_CALL, EXECUTE_AFTER_COMMIT, EXECUTE_BEFORE_CALL, crash_point
 from services.jobs import events
 from services.jobs.dispatch import enqueue_execute
-from services.jobs.service import maybe_resume
-from services.jobs.transcript import tool_message
+from services.jobs.service import end_open_actions, maybe_resume
+from services.jobs.transcript import lock_job, tool_message
 from services.store.db import get_engine
-from services.store.models import Action, ActionStatus, Job, Principal, utcnow
+from services.store.models import FINAL_JOB_STATUSES, Action, ActionStatus, Job, Principal, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
 def claim(session: Session, action_id: str) -> Action | None:
+    """approved → executing, atomically, and only while the action's job has not ended: a
+    second delivery, or an action whose job was cancelled, failed or expired, claims nothing."""
     now = utcnow()
+    job_live = (select(Job.id).where(col(Job.id) == col(Action.job_id), col(Job.status).not_in(FINAL_JOB_STATUSES))
+                .exists())
     won = session.exec(
         update(Action)
-        .where(col(Action.id) == action_id, col(Action.status) == ActionStatus.approved)
+        .where(col(Action.id) == action_id, col(Action.status) == ActionStatus.approved, job_live)
         .values(status=ActionStatus.executing, executing_since=now, attempts=Action.attempts + 1, updated_at=now)
     ).rowcount
     session.commit()
@@ -51,7 +55,7 @@ def execute_action(action_id: str) -> str:
     with Session(get_engine(), expire_on_commit=False) as session:
         action = claim(session, action_id)
         if action is None:
-            return "duplicate"
+            return _unclaimed(session, action_id)
         if args_hash(action.arguments) != action.approved_hash:
             settle(session, action, ActionStatus.failed,
                    error="arguments changed after approval; nothing was executed")
@@ -100,6 +104,20 @@ def execute_action(action_id: str) -> str:
         session.commit()
         crash_point(EXECUTE_AFTER_COMMIT)
         return "succeeded"
+
+
+def _unclaimed(session: Session, action_id: str) -> str:
+    """Nothing to run: a duplicate delivery, or an approved action whose job has ended (put back
+    to `approved` by a retry or a release after the job's end took the rest): end it now."""
+    action = session.get(Action, action_id)
+    if action is None or action.status != ActionStatus.approved:
+        return "duplicate"
+    job = lock_job(session, action.job_id)
+    if job.status not in FINAL_JOB_STATUSES:
+        return "duplicate"
+    end_open_actions(session, job)
+    session.commit()
+    return "cancelled"
 
 
 def _retry_later(session: Session, action: Action, wait: float, why: str) -> str:

@@ -2,9 +2,10 @@
 feedback, expire. A decision is bound to the hash of the arguments the person was shown."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal, Optional
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from connectors.base import args_hash
@@ -13,10 +14,17 @@ from services.agent.toolbox import job_tools
 from services.errors import Conflict, Invalid, NotFound, WorkmodeError
 from services.jobs import events
 from services.jobs.dispatch import enqueue_execute
-from services.jobs.service import NotAllowed, maybe_resume, transcript
-from services.jobs.transcript import tool_message
+from services.jobs.service import (
+    NotAllowed,
+    end_open_actions,
+    expire_overdue,
+    maybe_resume,
+    overdue,
+    transcript,
+)
+from services.jobs.transcript import lock_job, tool_message
 from services.policy import may_decide
-from services.store.models import Action, ActionStatus, Job, Organisation, Principal, utcnow
+from services.store.models import FINAL_JOB_STATUSES, Action, ActionStatus, Job, Organisation, Principal, utcnow
 
 Decision = Literal["approve", "edit", "reject", "respond"]
 DECISIONS = ("approve", "edit", "reject", "respond")
@@ -69,10 +77,12 @@ def decide(
     if decision not in DECISIONS:
         raise InvalidDecision(f"decision must be one of {DECISIONS}", field="decision")
     action = get_action(session=session, action_id=action_id)
-    job = session.get_one(Job, action.job_id)
+    # The job row first (as the job's end does), so a decision and the job's end never interleave.
+    job = lock_job(session, action.job_id)
     org = session.get_one(Organisation, job.org_id)
     if not may_decide(org, job, actor):
         raise NotAllowed("not yours to decide: only the requester or a named approver may decide this")
+    _refuse_if_over(session, action, job)
     if action.status != ActionStatus.pending:
         raise Conflict(f"already decided: this action is {action.status}")
     if shown_hash != action.args_hash:
@@ -95,7 +105,9 @@ def decide(
     # Atomic: only one decision wins, even with double clicks in two places.
     won = session.exec(
         update(Action).where(col(Action.id) == action.id, col(Action.status) == ActionStatus.pending,
-                             col(Action.args_hash) == shown_hash).values(**values)
+                             col(Action.args_hash) == shown_hash,
+                             or_(col(Action.expires_at).is_(None), col(Action.expires_at) >= values["decided_at"]))
+        .values(**values)
     ).rowcount
     if won != 1:
         session.rollback()
@@ -112,6 +124,35 @@ def decide(
         tool_message(session, job.id, action.tool_call_id, action.tool, note)
         maybe_resume(session, job.id)
     return action
+
+
+class ApprovalExpired(ApprovalError, Conflict):
+    """The approval's time ran out before this decision: nothing runs."""
+
+
+class JobEnded(ApprovalError, Conflict):
+    """The action's job has ended (cancelled, failed, expired, completed): nothing of it runs."""
+
+
+def _refuse_if_over(session: Session, action: Action, job: Job) -> None:
+    """Refuse a decision that comes too late: its job has ended (or reached its deadline while
+    waiting), or the approval itself expired. What the reconciler would have done at its next
+    tick is done here and committed first (the job expired, the approval expired, the model
+    told), so the refusal sticks even though the caller rolls its own work back."""
+    if overdue(job):
+        expire_overdue(session, job)
+        session.commit()
+    if job.status in FINAL_JOB_STATUSES:
+        if action.status in (ActionStatus.pending, ActionStatus.approved):  # left open by an older version
+            end_open_actions(session, job)
+            session.commit()
+        raise JobEnded(f"too late: this job has ended ({job.status}), so nothing of it will run", "action_id")
+    if action.status == ActionStatus.pending and action.expires_at is not None and action.expires_at < utcnow():
+        expires_at = action.expires_at
+        _expire(session, action, utcnow())
+        session.commit()
+        raise ApprovalExpired(f"too late: this approval expired at {expires_at:%Y-%m-%d %H:%M} UTC without a "
+                              "decision; nothing was run and the agent has been told", "action_id")
 
 
 def _edited(
@@ -148,14 +189,19 @@ def expire_pending(*, session: Session) -> int:
         select(Action).where(Action.status == ActionStatus.pending, col(Action.expires_at) < now)
     ).all()
     for action in expired:
-        won = session.exec(
-            update(Action).where(col(Action.id) == action.id, col(Action.status) == ActionStatus.pending)
-            .values(status=ActionStatus.expired, decided_via="system", decided_at=now, updated_at=now)
-        ).rowcount
-        if won != 1:
-            continue
-        events.record(session, action.job_id, "approval_expired", action_id=action.id, tool=action.tool)
-        tool_message(session, action.job_id, action.tool_call_id, action.tool,
-                     "Not executed: the approval request expired without a decision.")
-        maybe_resume(session, action.job_id)
+        _expire(session, action, now)
     return len(expired)
+
+
+def _expire(session: Session, action: Action, now: datetime) -> bool:
+    won = session.exec(
+        update(Action).where(col(Action.id) == action.id, col(Action.status) == ActionStatus.pending)
+        .values(status=ActionStatus.expired, decided_via="system", decided_at=now, updated_at=now)
+    ).rowcount
+    if won != 1:
+        return False
+    events.record(session, action.job_id, "approval_expired", action_id=action.id, tool=action.tool)
+    tool_message(session, action.job_id, action.tool_call_id, action.tool,
+                 "Not executed: the approval request expired without a decision.")
+    maybe_resume(session, action.job_id)
+    return True

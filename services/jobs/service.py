@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from services import metrics
 from services.config import get_settings
 from services.errors import Forbidden, Invalid, NotFound, WorkmodeError
 from services.jobs import events
@@ -128,11 +129,6 @@ def cancel_job(*, session: Session, job_id: str, actor: Principal, reason: str =
     if job.status in FINAL_JOB_STATUSES:
         raise JobInvalid(f"job {job.id} is already {job.status}")
     finish(session, job, JobStatus.cancelled, error=reason, actor=actor.id)
-    session.exec(
-        update(Action)
-        .where(col(Action.job_id) == job.id, col(Action.status).in_([ActionStatus.pending, ActionStatus.approved]))
-        .values(status=ActionStatus.rejected, reason="job cancelled", decided_via="system", decided_at=utcnow())
-    )
     return job
 
 
@@ -161,9 +157,75 @@ class Superseded(RuntimeError):
 
 def finish(session: Session, job: Job, status: JobStatus, *, result: str | None = None, error: str | None = None,
            actor: str | None = None) -> None:
+    """End the job (every path that ends one comes here: the step's answer, budgets and deadline,
+    a model error, a crash, the reconciler's expiry, cancel) and, with it, its open actions."""
     bump(session, job, status=status, result=result, error=error, waiting_for=None, lease_until=None,
          finished_at=utcnow())
     events.record(session, job.id, status.value, actor=actor, result=result, error=error)
+    end_open_actions(session, job)
+
+
+def end_open_actions(session: Session, job: Job) -> int:
+    """An ended job's pending and approved-but-not-started actions end too, each with an event
+    and a tool result (so the transcript says why it never ran): pending ones of an expired job
+    become `expired`, the rest `cancelled`. An action already `executing` is left to finish
+    exactly once; its result is recorded and the ended job is not resumed (`maybe_resume` only
+    resumes a waiting job).
+
+    Called with the job row locked (finish's version bump holds it), so no decision lands in
+    between (decide() locks the job first); an executor's claim that wins the race just before
+    leaves the action `executing`, which the conditional updates below skip."""
+    why = _ended_why(job)
+    now = utcnow()
+    ended = 0
+    open_ = [ActionStatus.pending, ActionStatus.approved]
+    for action in session.exec(select(Action).where(Action.job_id == job.id, col(Action.status).in_(open_))).all():
+        was = action.status
+        status = ActionStatus.expired if job.status == JobStatus.expired and was == ActionStatus.pending \
+            else ActionStatus.cancelled
+        values: dict[str, Any] = {"status": status, "reason": why, "updated_at": now}
+        if was == ActionStatus.pending:  # nobody decided it: the system did
+            values.update(decided_via="system", decided_at=now)
+        won = session.exec(update(Action).where(col(Action.id) == action.id, col(Action.status) == was)
+                           .values(**values).execution_options(synchronize_session=False)).rowcount
+        if won != 1:
+            continue  # claimed by an executor a moment ago: it runs, once
+        ended += 1
+        metrics.action_settled(status.value)
+        events.record(session, job.id, f"action_{status.value}", action_id=action.id, tool=action.tool, error=why)
+        tool_message(session, job.id, action.tool_call_id, action.tool, f"Not executed: {why}.")
+    return ended
+
+
+def _ended_why(job: Job) -> str:
+    if job.status == JobStatus.expired:
+        return "the job reached its deadline first"
+    if job.status == JobStatus.failed:
+        return f"the job failed ({job.error})" if job.error else "the job failed"
+    if job.status == JobStatus.completed:
+        return "the job completed without it"
+    return "the job was cancelled"
+
+
+def hold(session: Session, job: Job) -> None:
+    """Lock the job row until this transaction ends and make sure this worker still owns the
+    job (same version, still running): a step calls it before it creates anything a person or an
+    executor acts on, so a cancel that came in the meantime stops it (`Superseded`) and a cancel
+    that comes later waits for this commit and then ends what it created."""
+    version, status = session.exec(select(Job.version, Job.status).where(Job.id == job.id).with_for_update()).one()
+    if version != job.version or status != JobStatus.running:
+        session.rollback()
+        raise Superseded(f"job {job.id} changed under us (now {status}, version {version})")
+
+
+def overdue(job: Job) -> bool:
+    """A waiting job past its deadline: it has ended, whether or not the reconciler said so yet."""
+    return job.status == JobStatus.waiting and job.deadline is not None and job.deadline < utcnow()
+
+
+def expire_overdue(session: Session, job: Job) -> None:
+    """End a waiting job at its deadline (the reconciler's tick, or a decision that finds it first)."""
+    finish(session, job, JobStatus.expired, error="deadline reached while waiting")
 
 
 def commit_progress(session: Session) -> None:

@@ -99,6 +99,7 @@ def outcome(action: Action, person: Person) -> str:
         "succeeded": " :white_check_mark: Done.",
         "failed": f" :x: It failed: {esc(clip(action.error or '', 500))}",
         "in_doubt": " :grey_question: Unknown whether it happened; a person is asked to check.",
+        "cancelled": f" :no_entry_sign: Not done: {esc(action.reason or 'the job ended')}.",
     }.get(action.status, " Queued to run.")
     if action.status == "expired":
         return f":alarm_clock: Expired without a decision ({at})."

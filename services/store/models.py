@@ -40,6 +40,7 @@ class ActionStatus(StrEnum):
     in_doubt = "in_doubt"
     rejected = "rejected"
     expired = "expired"
+    cancelled = "cancelled"  # never ran: its job ended (cancelled, failed, expired) first
 
 
 FINAL_ACTION_STATUSES = {
@@ -48,6 +49,7 @@ FINAL_ACTION_STATUSES = {
     ActionStatus.in_doubt,
     ActionStatus.rejected,
     ActionStatus.expired,
+    ActionStatus.cancelled,
 }
 
 

@@ -131,7 +131,7 @@ def test_duplicate_advance_delivery_changes_nothing(worker, workspace):
     assert (job_state(job_id).version, len(messages(job_id)), len(worker.requests), kinds(job_id)) == before
 
 
-def test_cancel_rejects_pending_actions(worker, workspace):
+def test_cancel_ends_pending_actions(worker, workspace):
     _, people = workspace
     worker.push(tool_calls(("gmail_send", {"to": ["dana@northwind.example"], "subject": "Hi", "body": "x"})))
     job_id = start(people["alex"])
@@ -142,7 +142,7 @@ def test_cancel_rejects_pending_actions(worker, workspace):
         cancel_job(session=s, job_id=job_id, actor=people["alex"])
         s.commit()
     assert job_state(job_id).status == "cancelled"
-    assert actions(job_id)[0].status == "rejected"
+    assert actions(job_id)[0].status == "cancelled"
 
 
 def test_deadline_expires_a_waiting_job(worker, workspace):

@@ -61,6 +61,15 @@ def test_after_a_decision_the_buttons_go_and_who_decided_shows():
     assert "wm_approve" not in shown and "Rejected by <@U0DANA>" in shown and "not yet" in shown
 
 
+def test_an_approved_action_whose_job_ended_shows_it_never_ran():
+    action, job = _action("jira_comment", {"key": "OPS-1", "body": "done"}, status="cancelled", decided_by="p2",
+                          decided_via="person", decided_at=datetime(2030, 1, 1, tzinfo=UTC),
+                          reason="the job was cancelled")
+    shown = _card(action, job)
+    assert "Approved by <@U0DANA>" in shown and "Not done: the job was cancelled" in shown
+    assert "Queued to run" not in shown
+
+
 class Args(BaseModel):
     title: str = Field(..., description="A title")
     priority: Literal["low", "high"] = "low"

@@ -179,8 +179,11 @@ def test_cancel(worker, workspace, client):
     auth = api_token(people["alex"])
     r = client.post(f"/api/jobs/{action.job_id}/cancel", headers=auth)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
-    assert actions(action.job_id)[0].status == "rejected"
+    assert actions(action.job_id)[0].status == "cancelled"
     assert client.post(f"/api/jobs/{action.job_id}/cancel", headers=auth).status_code == 400
+    r = client.post(f"/api/approvals/{action.id}/decision", headers=auth,
+                    json={"decision": "approve", "args_hash": action.args_hash})
+    assert r.status_code == 409 and "ended" in r.json()["error"]["message"]
 
 
 def test_session_cookie_needs_csrf_header_on_the_api(worker, workspace, client):
