@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-only-insecure-secret-key-change-me"
+from services.secret_key import DEV_SECRET, weak_secret_key_reason
+
 DEFAULT_HOME = Path.home() / ".workmode"
 # The sandbox's demo user (Alex Morgan of Northwind Labs): whom the CLI acts for when neither --as nor
 # WORKMODE_USER_EMAIL names someone. connectors/sandbox/seed.py imports it from here.
@@ -17,8 +18,22 @@ DEMO_EMAIL = "alex@northwind.example"
 MISTRAL_MODEL_MARKERS = ("mistral", "mixtral", "magistral", "devstral", "codestral", "pixtral", "ministral")
 
 
+class SettingsInvalid(ValueError):
+    """The settings do not validate. The message names each setting and the rule it breaks, never
+    a value (pydantic's own message repeats the input, and with it other settings' secrets)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WORKMODE_", env_file=".env", extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+            return
+        except ValidationError as exc:
+            problems = _describe(exc)
+        # Raised outside the except block, so the ValidationError (with the values) is not chained.
+        raise SettingsInvalid(problems)
 
     environment: Literal["development", "test", "production"] = "development"
     home: Path = DEFAULT_HOME
@@ -100,7 +115,10 @@ class Settings(BaseSettings):
 
     # Web approval queue and REST API (`workmode api`).
     public_url: str = "http://127.0.0.1:8000"  # how people reach the web app (sign-in links, OIDC redirect)
-    session_max_age_s: int = 12 * 3600
+    session_max_age_s: int = 12 * 3600  # a web session ends this long after sign-in, however active
+    session_idle_timeout_s: int = 8 * 3600  # ... or after this long without a request
+    api_token_default_days: int = 90  # a personal API token expires after this many days unless asked otherwise
+    api_token_max_days: int = 365  # the longest lifetime a token may be given
     cookie_secure: bool | None = None  # None: Secure cookies in production only
     login_links: bool | None = None  # one-time sign-in links (`workmode login-link`); None: off in production
     login_link_ttl_s: int = 900
@@ -135,10 +153,19 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> Settings:
-        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
-            raise ValueError(
-                "WORKMODE_SECRET_KEY must be set to a real secret when WORKMODE_ENVIRONMENT=production"
-            )
+        if self.environment == "production":
+            reason = weak_secret_key_reason(self.secret_key.get_secret_value())
+            if reason:
+                raise ValueError(f"WORKMODE_SECRET_KEY: {reason} (WORKMODE_ENVIRONMENT=production)")
+        return self
+
+    @model_validator(mode="after")
+    def _positive_lifetimes(self) -> Settings:
+        for name in ("session_max_age_s", "session_idle_timeout_s", "api_token_default_days", "api_token_max_days"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"WORKMODE_{name.upper()}: must be a positive number")
+        if self.api_token_default_days > self.api_token_max_days:
+            raise ValueError("WORKMODE_API_TOKEN_DEFAULT_DAYS: must not exceed WORKMODE_API_TOKEN_MAX_DAYS")
         return self
 
     @property
@@ -158,6 +185,34 @@ class Settings(BaseSettings):
     @property
     def embedded_broker(self) -> bool:
         return self.broker_url.startswith("memory://")
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per problem: the setting's variable and the rule, with no input value."""
+    lines = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=True):
+        loc = [str(part) for part in err.get("loc", ())]
+        message = str(err.get("msg", "invalid"))
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        message = _without_inputs(message, err.get("input"))
+        lines.append(f"WORKMODE_{loc[0].upper()}: {message}" if loc else message)
+    return "invalid settings:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _without_inputs(message: str, given: object) -> str:
+    """Belt and braces: cut a value that a message repeats anyway (the field's own input, or any
+    secret setting's when the rule is about the whole model)."""
+    if isinstance(given, dict):
+        secret = {name for name, f in Settings.model_fields.items() if f.annotation is SecretStr}
+        values = [v for k, v in given.items() if k in secret]
+    else:
+        values = [given]
+    for value in values:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and len(text) >= 3 and text in message:
+            message = message.replace(text, "[value hidden]")
+    return message
 
 
 @lru_cache

@@ -1,8 +1,10 @@
 """Request dependencies: the database session, who is calling, and CSRF.
 
 Two ways in: a personal API token (`Authorization: Bearer wm_...`, for scripts; no CSRF, since
-browsers never send it on their own) or the signed session cookie (the web pages; every unsafe
-request must carry the session's CSRF token, as a form field or the X-CSRF-Token header)."""
+browsers never send it on their own; a read-only token may only read) or the signed session
+cookie, whose session id must name a live server-side session (services/api/sessions.py; the
+web pages; every unsafe request must carry the session's CSRF token, as a form field or the
+X-CSRF-Token header)."""
 from __future__ import annotations
 
 import secrets
@@ -15,7 +17,8 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from services.api.errors import LoginRequired
-from services.api.tokens import principal_for_api_token
+from services.api.sessions import principal_for_session
+from services.api.tokens import check_api_token
 from services.errors import Forbidden, Invalid, Unauthorized
 from services.store.db import get_engine
 from services.store.models import Organisation, Principal
@@ -23,6 +26,7 @@ from services.store.models import Organisation, Principal
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+SESSION_ID = "sid"  # the cookie's key for the server-side session id
 
 
 def get_db() -> Iterator[Session]:
@@ -73,18 +77,28 @@ BearerDep = Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer_sch
 
 
 def session_principal(request: Request, db: Session) -> Optional[Principal]:
-    pid = request.session.get("pid")
-    return db.get(Principal, pid) if isinstance(pid, str) else None
+    """Whom the cookie's session belongs to, if that session is still live in the store. A dead
+    session id (signed out, revoked, expired, idle) is dropped from the cookie."""
+    sid = request.session.get(SESSION_ID)
+    if not isinstance(sid, str):
+        return None
+    principal = principal_for_session(session=db, token=sid)
+    if principal is None:
+        request.session.pop(SESSION_ID, None)
+    return principal
 
 
 def api_principal(request: Request, db: DbDep, bearer: BearerDep) -> Principal:
     """REST callers: a personal API token, or the web session plus its CSRF token (header)."""
     if request.headers.get("authorization"):
         token = bearer.credentials.strip() if bearer else ""
-        found = principal_for_api_token(session=db, token=token)
-        if found is None:
-            raise Unauthorized("invalid or revoked API token", "Authorization")
-        return found
+        found = check_api_token(session=db, token=token)
+        if found.principal is None:
+            raise Unauthorized(found.refusal, "Authorization")
+        if found.read_only and request.method not in SAFE_METHODS:
+            raise Forbidden("this API token is read-only: it may only read (GET); changes need a read-write "
+                            "token", "Authorization")
+        return found.principal
     principal = session_principal(request, db)
     if principal is None:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <personal API token>'",
@@ -96,6 +110,15 @@ def api_principal(request: Request, db: DbDep, bearer: BearerDep) -> Principal:
     return principal
 
 
+def session_api_principal(request: Request, db: DbDep, bearer: BearerDep) -> Principal:
+    """REST callers signed in on the web only (with the CSRF header): what a token may not do, such
+    as minting more tokens."""
+    if request.headers.get("authorization"):
+        raise Forbidden("an API token cannot create API tokens: create one in Settings while signed in, "
+                        "or with `workmode tokens create` on the server", "Authorization")
+    return api_principal(request, db, bearer)
+
+
 def web_user(request: Request, db: DbDep) -> Principal:
     principal = session_principal(request, db)
     if principal is None:
@@ -104,6 +127,7 @@ def web_user(request: Request, db: DbDep) -> Principal:
 
 
 ApiUser = Annotated[Principal, Depends(api_principal)]
+SessionApiUser = Annotated[Principal, Depends(session_api_principal)]
 WebUser = Annotated[Principal, Depends(web_user)]
 
 

@@ -170,13 +170,18 @@ class DecisionIn(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Text = Field(..., min_length=1, max_length=100)
+    expires_days: Optional[int] = Field(None, ge=1, description="Lifetime in days; default "
+                                        "WORKMODE_API_TOKEN_DEFAULT_DAYS, at most WORKMODE_API_TOKEN_MAX_DAYS")
+    scope: Literal["read-only", "read-write"] = Field("read-write", description="read-only: GET requests only")
 
 
 class TokenPublic(BaseModel):
     id: str
     name: str
     prefix: str
+    scope: str
     created_at: datetime
+    expires_at: datetime
     last_used_at: Optional[datetime]
     revoked_at: Optional[datetime]
 

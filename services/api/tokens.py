@@ -1,12 +1,16 @@
 """Personal API tokens (Bearer) and one-time sign-in links. Both are random secrets that are
 shown once and stored only as their SHA-256; keyword-only functions that take the session, the
-caller commits."""
+caller commits.
+
+Every API token expires (WORKMODE_API_TOKEN_DEFAULT_DAYS unless asked otherwise, at most
+WORKMODE_API_TOKEN_MAX_DAYS) and has a scope: "read-only" (reads only) or "read-write"."""
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, timedelta
-from typing import Optional
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Optional, get_args
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -16,6 +20,8 @@ from services.errors import Forbidden, Invalid, NotFound, WorkmodeError
 from services.store.models import ApiToken, LoginLink, Principal, utcnow
 
 API_TOKEN_PREFIX = "wm_"
+TokenScope = Literal["read-only", "read-write"]
+TOKEN_SCOPES: tuple[str, ...] = get_args(TokenScope)
 LAST_USED_EVERY_S = 60  # write last_used_at at most this often per token
 
 
@@ -25,6 +31,10 @@ class TokenError(WorkmodeError, ValueError):
 
 class InvalidTokenName(TokenError, Invalid):
     """The token's name is missing or too long."""
+
+
+class InvalidTokenOption(TokenError, Invalid):
+    """An expiry or scope a token may not have."""
 
 
 class TokenNotFound(TokenError, NotFound):
@@ -41,15 +51,26 @@ def digest(token: str) -> str:
 
 
 # ------------------------------------------------------------------ personal API tokens
-def create_api_token(*, session: Session, principal: Principal, name: str) -> tuple[ApiToken, str]:
-    """A new token for `principal`. Returns the row and the token itself (shown once, never stored)."""
+def create_api_token(*, session: Session, principal: Principal, name: str, expires_days: Optional[int] = None,
+                     scope: str = "read-write") -> tuple[ApiToken, str]:
+    """A new token for `principal`, valid for `expires_days` (default: the configured default).
+    Returns the row and the token itself (shown once, never stored)."""
     name = (name or "").strip()
     if not name:
         raise InvalidTokenName("name: give the token a name, e.g. 'laptop script'", field="name")
     if len(name) > 100:
         raise InvalidTokenName("name: at most 100 characters", field="name")
+    s = get_settings()
+    days = s.api_token_default_days if expires_days is None else expires_days
+    if not 1 <= days <= s.api_token_max_days:
+        raise InvalidTokenOption(f"expires_days: between 1 and {s.api_token_max_days} days "
+                                 "(WORKMODE_API_TOKEN_MAX_DAYS)", field="expires_days")
+    if scope not in TOKEN_SCOPES:
+        raise InvalidTokenOption(f"scope: one of {', '.join(TOKEN_SCOPES)}", field="scope")
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(principal_id=principal.id, name=name, token_hash=digest(token), prefix=token[:10])
+    now = utcnow()
+    row = ApiToken(principal_id=principal.id, name=name, token_hash=digest(token), prefix=token[:10],
+                   created_at=now, expires_at=now + timedelta(days=days), scope=scope)
     session.add(row)
     session.flush()
     return row, token
@@ -70,18 +91,50 @@ def revoke_api_token(*, session: Session, principal: Principal, token_id: str) -
     return row
 
 
-def principal_for_api_token(*, session: Session, token: str) -> Optional[Principal]:
-    """The principal a live token belongs to, or None (unknown or revoked)."""
+def revoke_all_api_tokens(*, session: Session, principal_id: str) -> int:
+    """Revoke every live token of a principal; returns how many."""
+    return session.exec(
+        update(ApiToken).where(col(ApiToken.principal_id) == principal_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a presented token is worth: the principal and scope, or why it is refused."""
+
+    principal: Optional[Principal] = None
+    scope: str = "read-only"
+    refusal: str = ""
+
+    @property
+    def read_only(self) -> bool:
+        return self.scope != "read-write"
+
+
+def check_api_token(*, session: Session, token: str) -> TokenCheck:
+    """Whom a live token belongs to, and its scope; or the refusal (unknown, revoked, expired)."""
+    unknown = TokenCheck(refusal="invalid or revoked API token")
     if not token.startswith(API_TOKEN_PREFIX):
-        return None
+        return unknown
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
     if row is None or row.revoked_at is not None:
-        return None
+        return unknown
     now = utcnow()
+    if _aware(row.expires_at) <= now:
+        return TokenCheck(refusal=f"API token expired on {_aware(row.expires_at):%Y-%m-%d}: create a new one")
+    principal = session.get(Principal, row.principal_id)
+    if principal is None:
+        return unknown
     if row.last_used_at is None or (now - _aware(row.last_used_at)).total_seconds() > LAST_USED_EVERY_S:
         session.execute(update(ApiToken).where(col(ApiToken.id) == row.id).values(last_used_at=now))
         session.commit()
-    return session.get(Principal, row.principal_id)
+    return TokenCheck(principal=principal, scope=row.scope)
+
+
+def principal_for_api_token(*, session: Session, token: str) -> Optional[Principal]:
+    """The principal a live token belongs to, or None (unknown, revoked or expired)."""
+    return check_api_token(session=session, token=token).principal
 
 
 # ------------------------------------------------------------------ one-time sign-in links
@@ -134,6 +187,5 @@ def use_login_link(*, session: Session, token: str) -> Optional[Principal]:
     return session.get(Principal, row.principal_id)
 
 
-def _aware(dt):
-
+def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

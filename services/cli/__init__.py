@@ -16,12 +16,24 @@ The subcommand modules import `services.cli.common` (demo also `services.cli.run
 """
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from services.cli import approvals, background, connect, db, demo, jobs, model, run, slack, web
+from services.cli.common import fail
+from services.config import SettingsInvalid
 
 
-@click.group()
+class _Workmode(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingsInvalid as exc:  # names each setting and its rule, never a value
+            fail(str(exc))
+
+
+@click.group(cls=_Workmode)
 def main() -> None:
     """Workmode: a self-hosted work agent. Nothing changes the outside world until a person approves it."""
 

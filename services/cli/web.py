@@ -51,18 +51,24 @@ def tokens() -> None:
 @tokens.command("create")
 @click.argument("email")
 @click.option("--name", required=True, help="What the token is for, e.g. 'laptop script'.")
-def tokens_create(email: str, name: str) -> None:
+@click.option("--expires-days", type=int, default=None,
+              help="Lifetime in days (default WORKMODE_API_TOKEN_DEFAULT_DAYS, at most WORKMODE_API_TOKEN_MAX_DAYS).")
+@click.option("--scope", type=click.Choice(["read-only", "read-write"]), default="read-write", show_default=True,
+              help="read-only: the token may only read.")
+def tokens_create(email: str, name: str, expires_days: int | None, scope: str) -> None:
     """Create a token acting as EMAIL; it is printed once."""
     from services.api.tokens import TokenError, create_api_token
     from services.identity import UnknownPrincipal, principal_by_email
 
     with session() as s:
         try:
-            _, token = create_api_token(session=s, principal=principal_by_email(s, email), name=name)
+            row, token = create_api_token(session=s, principal=principal_by_email(s, email), name=name,
+                                          expires_days=expires_days, scope=scope)
             s.commit()
         except (UnknownPrincipal, TokenError) as exc:
             fail(str(exc))
     click.echo(token)
+    click.echo(f"({row.scope}, expires {row.expires_at:%Y-%m-%d %H:%M} UTC)", err=True)
 
 
 @tokens.command("list")
@@ -70,6 +76,7 @@ def tokens_create(email: str, name: str) -> None:
 def tokens_list(email: str) -> None:
     from services.api.tokens import list_api_tokens
     from services.identity import UnknownPrincipal, principal_by_email
+    from services.store.models import utcnow
 
     with session() as s:
         try:
@@ -77,8 +84,9 @@ def tokens_list(email: str) -> None:
         except UnknownPrincipal as exc:
             fail(str(exc))
         for t in rows:
-            state = "revoked" if t.revoked_at else "active"
-            click.echo(f"{t.id}  {t.prefix}…  {state:<8} {t.created_at:%Y-%m-%d}  {t.name}")
+            state = "revoked" if t.revoked_at else "expired" if t.expires_at <= utcnow() else "active"
+            click.echo(f"{t.id}  {t.prefix}…  {state:<8} {t.scope:<10} {t.created_at:%Y-%m-%d}  "
+                       f"expires {t.expires_at:%Y-%m-%d}  {t.name}")
 
 
 @tokens.command("revoke")

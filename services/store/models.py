@@ -210,6 +210,24 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: Optional[datetime] = None
     revoked_at: Optional[datetime] = None
+    expires_at: datetime  # every token expires (services/api/tokens.py sets it, within the configured maximum)
+    scope: str = "read-write"  # "read-only": GET only; "read-write": everything the person may do
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The signed cookie carries a random session id; only its SHA-256 is
+    stored. It ends at sign-out, "sign out everywhere", deactivation, after `expires_at`, or when
+    idle (no request since `last_seen_at`) for longer than the configured idle timeout."""
+
+    __tablename__ = "web_session"
+    id: str = Field(default_factory=new_id, primary_key=True)  # shown in Settings; not the secret
+    principal_id: str = Field(foreign_key="principal.id", index=True)
+    token_hash: str = Field(index=True, unique=True)
+    user_agent: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: Optional[datetime] = None
 
 
 class LoginLink(SQLModel, table=True):

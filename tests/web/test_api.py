@@ -60,7 +60,8 @@ def test_tokens_authenticate_and_revoke(workspace, client):
     assert client.get("/api/jobs").status_code == 401
     assert client.get("/api/jobs", headers={"Authorization": "Bearer wm_not-a-token"}).status_code == 401
     auth = api_token(people["alex"])
-    made = client.post("/api/tokens", json={"name": "ci script"}, headers=auth)
+    csrf = sign_in(client, people["alex"])  # tokens are made from a signed-in web session
+    made = client.post("/api/tokens", json={"name": "ci script"}, headers={"X-CSRF-Token": csrf})
     assert made.status_code == 201
     token = made.json()["token"]
     assert client.get("/api/jobs", headers={"Authorization": f"Bearer {token}"}).status_code == 200

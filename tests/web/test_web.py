@@ -3,6 +3,7 @@ security headers, the queue, the approval page, the job page and settings."""
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -60,7 +61,7 @@ def test_login_links_are_off_in_production(workspace, client, monkeypatch):
     _, people = workspace
     token = login_link(people["alex"])
     monkeypatch.setenv("WORKMODE_ENVIRONMENT", "production")
-    monkeypatch.setenv("WORKMODE_SECRET_KEY", "a-real-secret-for-this-test-only")
+    monkeypatch.setenv("WORKMODE_SECRET_KEY", secrets.token_urlsafe(48))
     reset_settings()
     assert client.get(f"/login/link/{token}").status_code == 410
     assert "No sign-in method is configured" in client.get("/login").text

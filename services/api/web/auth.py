@@ -1,17 +1,23 @@
 """Signing in and out. Production: OpenID Connect (see oidc.py). Development: a one-time link
 from `workmode login-link <email>`; opening it shows a button, and only the POST uses the link up
-(so a mail scanner or link preview that fetches it does not spend it)."""
+(so a mail scanner or link preview that fetches it does not spend it).
+
+Signing in starts a server-side session (services/api/sessions.py); signing out revokes it, so a
+copy of the cookie stops working too."""
 from __future__ import annotations
 
 import secrets
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
-from services.api.deps import DbDep, FormDep, check_csrf, session_principal
+from services.api.deps import SESSION_ID, DbDep, FormDep, check_csrf, session_principal
+from services.api.sessions import end_session, start_session
 from services.api.tokens import login_links_enabled, peek_login_link, use_login_link
 from services.api.web.templating import page
 from services.config import get_settings
+from services.store.db import get_engine
 from services.store.models import Principal
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
@@ -25,9 +31,13 @@ def safe_next(target: object) -> str:
 
 
 def sign_in(request: Request, principal: Principal) -> None:
-    """A fresh session (new CSRF token too), so nothing from before sign-in carries over."""
+    """A fresh session (a new server-side session and a new CSRF token), so nothing from before
+    sign-in carries over. Commits the session row itself (callers need not hold a database session)."""
+    with Session(get_engine(), expire_on_commit=False) as db:
+        _, sid = start_session(session=db, principal=principal, user_agent=request.headers.get("user-agent", ""))
+        db.commit()
     request.session.clear()
-    request.session.update(pid=principal.id, csrf=secrets.token_urlsafe(32))
+    request.session.update({SESSION_ID: sid, "csrf": secrets.token_urlsafe(32)})
 
 
 @router.get("/login")
@@ -57,6 +67,10 @@ def link_use(request: Request, db: DbDep, form: FormDep) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, db: DbDep) -> Response:
+    sid = request.session.get(SESSION_ID)
+    if isinstance(sid, str):
+        end_session(session=db, token=sid)
+        db.commit()
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
