@@ -178,23 +178,133 @@ class Credential(SQLModel, table=True):
 
 
 class Schedule(SQLModel, table=True):
+    """A standing request of one person: triage their inbox, deliver a report, or run a prompt,
+    at the times `rrule` names in `time_zone` (DST included)."""
+
     id: str = Field(default_factory=new_id, primary_key=True)
     principal_id: str = Field(foreign_key="principal.id", index=True)
-    kind: str = "triage"
-    every_s: int = 24 * 3600
+    kind: str = "triage"  # triage | report | request
+    every_s: int = 24 * 3600  # legacy interval, used only when `rrule` is empty
+    when_text: str = ""  # as the person said it: "weekdays 08:00"
+    rrule: str = ""  # canonical RFC 5545 recurrence (python-dateutil), in `time_zone`'s wall time
+    time_zone: str = "UTC"
+    prompt: Optional[str] = Field(default=None, sa_column=Column(Text))  # report/request: what to do
+    delivery: list[str] = Field(default_factory=lambda: ["web"], sa_column=Column(JSON, nullable=False))
     next_run_at: datetime = Field(default_factory=utcnow, index=True)
+    last_slot_at: Optional[datetime] = None  # the latest slot claimed
     cursor: Optional[str] = None  # e.g. Gmail history id; only moves forward
-    enabled: bool = True
+    enabled: bool = True  # False: paused
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class ScheduleRun(SQLModel, table=True):
+    """One claimed slot of a schedule. The unique (schedule, slot) row is the claim: two beats, a
+    restarted beat or a repeated tick never start a slot twice. Slots missed during downtime are
+    caught up as one run (`missed` counts the ones it stands for)."""
+
+    __tablename__ = "schedule_run"
+    __table_args__ = (UniqueConstraint("schedule_id", "slot_at"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    schedule_id: str = Field(foreign_key="schedule.id", index=True)
+    slot_at: datetime  # UTC instant of the slot
+    missed: int = 0  # earlier slots this run also stands for (downtime catch-up)
+    status: str = "started"  # started | done | failed
+    job_id: Optional[str] = None  # report / request: the job it started
+    triage_run_id: Optional[str] = None
+    note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: Optional[datetime] = None
+
+
+class TriageRun(SQLModel, table=True):
+    """One pass of triage over a person's new mail (scheduled, pushed, run now, or a dry run)."""
+
+    __tablename__ = "triage_run"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    principal_id: str = Field(foreign_key="principal.id", index=True)
+    schedule_run_id: Optional[str] = Field(default=None, foreign_key="schedule_run.id")
+    trigger: str = "schedule"  # schedule | push | manual | dry_run
+    dry_run: bool = False  # shows what would happen; proposes nothing
+    status: str = "running"  # running | done | failed
+    cursor_from: Optional[str] = None
+    cursor_to: Optional[str] = None
+    gap_note: Optional[str] = Field(default=None, sa_column=Column(Text))  # expired cursor, resync window
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    digest: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: Optional[datetime] = None
+
+
 class TriageItem(SQLModel, table=True):
+    """One email triaged for one person: unique per person and message, so nothing is triaged twice."""
+
     __table_args__ = (UniqueConstraint("principal_id", "message_id"),)
     id: Optional[int] = Field(default=None, primary_key=True)
     principal_id: str = Field(foreign_key="principal.id", index=True)
     message_id: str
+    run_id: Optional[str] = Field(default=None, foreign_key="triage_run.id", index=True)
+    thread_id: Optional[str] = None
+    sender: Optional[str] = None
+    subject: Optional[str] = None
+    received_at: Optional[datetime] = None
     job_id: Optional[str] = None
     category: Optional[str] = None
+    priority: Optional[str] = None  # high | normal | low
+    needs_reply: Optional[bool] = None
+    confidence: Optional[float] = None
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    suggested: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    action_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rule_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # rules that fired
+    status: str = "classified"  # classified | proposed | done | skipped
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TriageRule(SQLModel, table=True):
+    """A person's rule in plain language ("Newsletters: label Reading and archive"), versioned: an
+    edit writes a new row with `version + 1` and deactivates the old one. `match` holds the
+    sender/domain/subject part that also runs as a deterministic pre-filter."""
+
+    __tablename__ = "triage_rule"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    principal_id: str = Field(foreign_key="principal.id", index=True)
+    rule_key: str = Field(default_factory=new_id, index=True)  # the same across a rule's versions
+    version: int = 1
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    match: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    actions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    source: str = "person"  # person | suggested (accepted from learning)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TriageMemory(SQLModel, table=True):
+    """What triage learned from a person's decisions, visible and revertible: examples for the
+    classifier and suggested rule changes the person accepts or declines."""
+
+    __tablename__ = "triage_memory"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    principal_id: str = Field(foreign_key="principal.id", index=True)
+    kind: str  # example | suggestion
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = "active"  # active | forgotten | accepted | declined
+    source_action_id: Optional[str] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MailWatch(SQLModel, table=True):
+    """Gmail push for one person (`users.watch`, renewed daily): when it expires and the history id
+    it started from. A push for the mailbox triggers a debounced incremental triage."""
+
+    __tablename__ = "mail_watch"
+    principal_id: str = Field(foreign_key="principal.id", primary_key=True)
+    provider: str = "gmail"
+    email: str = Field(index=True)  # the mailbox Pub/Sub names in its notifications
+    history_id: Optional[str] = None
+    expires_at: Optional[datetime] = None
+    last_push_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
