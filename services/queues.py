@@ -18,12 +18,16 @@ ADVANCE = "workmode.agent.advance"
 EXECUTE = "workmode.actions.execute"
 RECONCILE = "workmode.reconcile"
 NOTIFY = "workmode.notify.job"
+TRIAGE_RUN = "workmode.triage.run"  # args: [triage_run_id]; one pass of triage over new mail
+SCHEDULES_TICK = "workmode.schedules.tick"  # starts what is due (beat, every minute)
 
 ROUTES: dict[str, str] = {
     ADVANCE: AGENT,
     EXECUTE: ACTIONS,
     RECONCILE: MAINTENANCE,
     NOTIFY: MAINTENANCE,
+    TRIAGE_RUN: AGENT,
+    SCHEDULES_TICK: MAINTENANCE,
 }
 
 RECONCILE_EVERY_S = 60.0  # the reconciler's tick (Celery beat)

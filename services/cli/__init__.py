@@ -10,6 +10,7 @@ approvals.py  approvals list|show|approve|reject
 web.py        api, login-link, tokens
 slack.py      slack --socket
 connect.py    connect google|jira|slack|status|remove
+triage.py     triage run|memory
 model.py      model serve|presets
 
 The subcommand modules import `services.cli.common` (demo also `services.cli.run`), never this package.
@@ -20,7 +21,7 @@ from typing import Any
 
 import click
 
-from services.cli import approvals, background, connect, db, demo, jobs, model, run, slack, web
+from services.cli import approvals, background, connect, db, demo, jobs, model, run, slack, triage, web
 from services.cli.common import fail
 from services.config import SettingsInvalid
 
@@ -39,5 +40,6 @@ def main() -> None:
 
 
 for _command in (db.db, run.run, demo.demo, background.worker, background.beat, background.reconcile, jobs.jobs,
-                 approvals.approvals, model.model, web.api, web.login_link, web.tokens, slack.slack, connect.connect):
+                 approvals.approvals, model.model, web.api, web.login_link, web.tokens, slack.slack, connect.connect,
+                 triage.triage):
     main.add_command(_command)
