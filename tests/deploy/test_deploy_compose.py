@@ -18,7 +18,7 @@ from tests.support.paths import repo_root
 
 ROOT = repo_root()
 SECRETS = {"POSTGRES_PASSWORD": "pgpass123", "WORKMODE_SECRET_KEY": "s3cret-key-from-env-file",
-           "FLOWER_PASSWORD": "flowerpass"}
+           "WORKMODE_METRICS_TOKEN": "metrics-token-from-env-file", "FLOWER_PASSWORD": "flowerpass"}
 STACK = {"postgres", "redis", "migrate", "api", "worker", "worker-actions", "beat", "flower", "prometheus"}
 APP_SERVICES = {"migrate", "api", "worker", "worker-actions", "beat"}
 
@@ -151,6 +151,12 @@ def test_prometheus_scrapes_what_the_services_serve(compose, tmp_path):
     for name in workers["names"]:
         assert services[name]["environment"]["WORKMODE_METRICS_PORT"] == str(workers["port"])
     assert jobs["vllm"]["static_configs"][0]["targets"] == ["vllm:8000"]
+    # The API's /metrics needs its bearer token in production: Prometheus reads it from a secret
+    # that holds exactly the token the API is given.
+    api_auth = jobs["workmode-api"]["authorization"]
+    assert api_auth["type"] == "Bearer"
+    assert api_auth["credentials_file"] == "/run/secrets/" + services["prometheus"]["secrets"][0]["source"]
+    assert services["api"]["environment"]["WORKMODE_METRICS_TOKEN"] == SECRETS["WORKMODE_METRICS_TOKEN"]
     mounted = {Path(v["source"]).name for v in services["prometheus"]["volumes"] if v["type"] == "bind"}
     assert {"prometheus.yml", "alerts.yml"} <= mounted
     assert all((ROOT / "infra" / "prometheus" / f).exists() for f in mounted)
