@@ -193,7 +193,22 @@ class Tool:
 
 
 class CannotVerify(Exception):
-    """The connector cannot tell whether the effect happened: the action becomes in_doubt."""
+    """The connector cannot tell whether the effect happened: the action becomes in_doubt.
+
+    `later=True`: it may be able to tell later (a search index catching up, the service briefly
+    unreachable or rate limiting): the engine asks again on the reconciler's next ticks, a bounded
+    number of times (`WORKMODE_VERIFY_DEFERRALS`), before it settles for in_doubt."""
+
+    def __init__(self, message: str, *, later: bool = False):
+        super().__init__(message)
+        self.later = later
+
+
+def cannot_look(service: str, exc: ToolError) -> CannotVerify:
+    """`verify` could not read the outside service: worth asking again later when the failure was
+    transient (5xx, timeout, 429), not when the service refused (403, bad request)."""
+    return CannotVerify(f"could not look in {service}: {exc.message}",
+                        later=isinstance(exc, (TransientError, RateLimited)))
 
 
 class Connector:

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     approval_ttl_s: int = 24 * 3600
     running_lease_s: int = 300
     executing_stale_s: int = 900
+    # A verify that may tell later (a search index catching up, a 5xx) is asked again on this many
+    # reconciler ticks before the action settles as in_doubt.
+    verify_deferrals: int = 5
     queued_stale_s: int = 120
     task_time_limit_s: int = 600
     fault_point: str = ""  # tests only: SIGKILL the process at this named crash point

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Optional
 
-from connectors.base import CannotVerify, Connector, NotFound, NotPermitted, ToolContext, ToolError, ToolResult
+from connectors.base import Connector, NotFound, NotPermitted, ToolContext, ToolError, ToolResult, cannot_look
 from connectors.common import check_emails
 from connectors.gcal.common import MARK_CREATED, MARK_LAST, event_id_for, private, result, times
 from connectors.google.auth import GoogleSession
@@ -125,7 +125,7 @@ def verify_create(ctx: ToolContext, args: CreateArgs, action_id: str) -> Optiona
     except NotFound:
         return None
     except ToolError as exc:
-        raise CannotVerify(f"could not look in Google Calendar: {exc.message}") from exc
+        raise cannot_look("Google Calendar", exc) from exc
     extra = {"status": "cancelled"} if ev.get("status") == "cancelled" else {}
     return result(ev, ctx.time_zone, **extra)
 
@@ -161,7 +161,7 @@ def verify_update(ctx: ToolContext, args: UpdateArgs, action_id: str) -> Optiona
     except NotFound:
         return None
     except ToolError as exc:
-        raise CannotVerify(f"could not look in Google Calendar: {exc.message}") from exc
+        raise cannot_look("Google Calendar", exc) from exc
     if private(ev).get(MARK_LAST) != action_id:
         return None
     return result(ev, ctx.time_zone, updated=[f for f in FIELDS if getattr(args, f) is not None])
@@ -189,7 +189,7 @@ def verify_cancel(ctx: ToolContext, args: CancelArgs, action_id: str) -> Optiona
         # "Absent": a retry runs, and the tool answers NotFound.
         return None
     except ToolError as exc:
-        raise CannotVerify(f"could not look in Google Calendar: {exc.message}") from exc
+        raise cannot_look("Google Calendar", exc) from exc
     if ev.get("status") != "cancelled":
         return None
     out = {"event_id": args.event_id, "summary": ev.get("summary", ""), "cancelled": True}

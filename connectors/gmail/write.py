@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from typing import Any, Optional
 
-from connectors.base import CannotVerify, Connector, NotFound, ToolContext, ToolError, ToolResult
+from connectors.base import CannotVerify, Connector, NotFound, ToolContext, ToolError, ToolResult, cannot_look
 from connectors.common import check_emails
 from connectors.gmail import mime
 from connectors.gmail.compose import ACTION_HEADER, build, raw, reply_to
@@ -126,7 +126,7 @@ def _verify_message(label: str):
             if label == "DRAFT":
                 result = {"draft_id": _draft_id(g, msg["id"]), **result}
         except ToolError as exc:
-            raise CannotVerify(f"could not look in Gmail: {exc.message}") from exc
+            raise cannot_look("Gmail", exc) from exc
         return result
 
     return verify
@@ -174,7 +174,7 @@ def verify_labels(ctx: ToolContext, args: LabelArgs, action_id: str) -> Optional
     except NotFound:
         return None
     except ToolError as exc:
-        raise CannotVerify(f"could not look in Gmail: {exc.message}") from exc
+        raise cannot_look("Gmail", exc) from exc
     if None in add or not per_message:
         return None
     done = all(set(add) <= set(ids) and not set(remove) & set(ids) for ids in per_message)
@@ -196,7 +196,7 @@ def verify_archive(ctx: ToolContext, args: ArchiveArgs, action_id: str) -> Optio
     except NotFound:
         return None
     except ToolError as exc:
-        raise CannotVerify(f"could not look in Gmail: {exc.message}") from exc
+        raise cannot_look("Gmail", exc) from exc
     if not per_message or any("INBOX" in ids for ids in per_message):
         return None
     return {"thread_id": args.thread_id, "archived": True, "labels": _all_labels(Labels(g), per_message)}

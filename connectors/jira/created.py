@@ -78,7 +78,7 @@ def find_created(jira: Jira, project: str, action_id: str) -> Optional[dict]:
         reads += 1
         if reads > MAX_READS:
             raise CannotVerify(f"Jira's search is far behind on {project} (more than {MAX_READS} recent issues "
-                               "it does not show yet); check by hand whether the issue was created")
+                               "it does not show yet); check by hand whether the issue was created", later=True)
         try:
             return jira.api.issue(f"{project}-{n}", fields="labels", properties=CREATE_PROPERTY).raw
         except JIRAError as exc:

@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from connectors.base import (
@@ -24,13 +24,14 @@ from connectors.base import (
 from connectors.registry import get_connector
 from services import metrics
 from services.agent.calls import tool_context
+from services.config import get_settings
 from services.faults import EXECUTE_AFTER_CALL, EXECUTE_AFTER_COMMIT, EXECUTE_BEFORE_CALL, crash_point
 from services.jobs import events
 from services.jobs.dispatch import enqueue_execute
 from services.jobs.service import end_open_actions, maybe_resume
 from services.jobs.transcript import lock_job, tool_message
 from services.store.db import get_engine
-from services.store.models import FINAL_JOB_STATUSES, Action, ActionStatus, Job, Principal, utcnow
+from services.store.models import FINAL_JOB_STATUSES, Action, ActionStatus, Event, Job, Principal, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -145,7 +146,8 @@ def _after_unknown(session: Session, action: Action, why: str, *, retry: bool) -
 
 def verify(session: Session, action: Action) -> str:
     """Ask the connector whether an executing action's effect happened; settle what is known.
-    Returns 'succeeded' (it happened), 'absent' (it did not; left executing for the caller) or
+    Returns 'succeeded' (it happened), 'absent' (it did not; left executing for the caller),
+    'deferred' (it may tell later: left executing, asked again on the reconciler's next tick) or
     'in_doubt'."""
     tool = get_connector(action.connector).tools[action.tool]
     job = session.get_one(Job, action.job_id)
@@ -156,12 +158,27 @@ def verify(session: Session, action: Action) -> str:
         with Session(get_engine()) as world:
             found = tool.verify(tool_context(world, job, principal, action), tool.parse(action.arguments), action.id)
     except (CannotVerify, ToolError) as exc:
+        if _may_tell_later(exc) and _deferrals(session, action) < get_settings().verify_deferrals:
+            # Left executing: the reconciler's next tick asks again. Never "absent" on a guess.
+            events.record(session, action.job_id, "verify_deferred", action_id=action.id, reason=str(exc))
+            return "deferred"
         settle(session, action, ActionStatus.in_doubt, error=f"cannot tell whether it happened: {exc}")
         return "in_doubt"
     if found is not None:
         settle(session, action, ActionStatus.succeeded, result=found, verified=True)
         return "succeeded"
     return "absent"
+
+
+def _may_tell_later(exc: Exception) -> bool:
+    if isinstance(exc, CannotVerify):
+        return exc.later
+    return isinstance(exc, (TransientError, RateLimited))
+
+
+def _deferrals(session: Session, action: Action) -> int:
+    return session.exec(select(func.count()).select_from(Event).where(
+        col(Event.action_id) == action.id, col(Event.kind) == "verify_deferred")).one()
 
 
 def release(session: Session, action: Action) -> None:

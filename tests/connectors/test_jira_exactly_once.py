@@ -96,3 +96,60 @@ def test_a_create_whose_answer_was_lost_is_not_repeated(lagging_jira, monkeypatc
     assert "OPS-2" not in jira.index  # all of it happened before search caught up
     issue = jira.issues["OPS-2"]
     assert (issue.issue_type, issue.priority, issue.labels) == ("Bug", "High", [f"workmode-{action.id}"])
+
+
+def _dead_worker_created(people, job_id: str, action: Action) -> None:
+    """The create the dead worker made, and its action left `executing` long enough to be stale."""
+    tool = get_connector("jira").tools["jira_create_issue"]
+    with Session(get_engine()) as world:
+        tool.run(tool_context(session=world, principal_id=people["alex"].id, principal_email=ALEX,
+                              org_id=people["alex"].org_id, job_id=job_id, action_id=action.id),
+                 tool.parse(action.arguments))
+    with Session(get_engine()) as s:
+        s.execute(update(Action).where(Action.id == action.id).values(
+            status=ActionStatus.executing, approved_hash=action.args_hash, decided_by="policy",
+            decided_via="policy", decided_at=utcnow(), executing_since=utcnow() - timedelta(hours=1), attempts=1))
+        s.commit()
+
+
+def test_search_far_behind_is_asked_again_later_and_then_found(lagging_jira):
+    """So many new issues that verify cannot read its way past search's lag: it cannot tell YET.
+    The action stays executing (never 'absent', never run again) and the next tick asks again;
+    once search has caught up the issue is found."""
+    people, jira, model = lagging_jira
+    for n in range(55):  # made by others just now; search shows none of them yet
+        jira.add_issue("OPS", f"Someone else's issue {n}", reporter=DANA, indexed=False)
+    model.push(tool_calls(CREATE), text("Filed it."))
+    job_id = start(people["alex"], "File a bug: checkout times out")
+    action = pending_action(job_id)
+    _dead_worker_created(people, job_id, action)
+
+    counts = reconcile(executing_stale_s=0)
+    assert counts.get("executing_deferred") == 1 and not counts.get("executing_absent")
+    with Session(get_engine()) as s:
+        assert s.get(Action, action.id).status == ActionStatus.executing
+    assert [e.kind for e in events(job_id) if e.action_id == action.id].count("verify_deferred") == 1
+
+    jira.catch_up()
+    counts = reconcile(executing_stale_s=0)
+    assert counts.get("executing_succeeded") == 1
+    wait_status(job_id, "completed")
+    assert len(created_by(jira, action.id)) == 1 and len(jira.calls("POST", "/rest/api/2/issue")) == 1
+
+
+def test_search_that_never_catches_up_ends_in_doubt_after_the_deferrals(lagging_jira, monkeypatch):
+    monkeypatch.setenv("WORKMODE_VERIFY_DEFERRALS", "2")
+    reset_settings()
+    people, jira, model = lagging_jira
+    for n in range(55):
+        jira.add_issue("OPS", f"Someone else's issue {n}", reporter=DANA, indexed=False)
+    model.push(tool_calls(CREATE), text("Filed it."))
+    job_id = start(people["alex"], "File a bug: checkout times out")
+    action = pending_action(job_id)
+    _dead_worker_created(people, job_id, action)
+
+    outcomes = [next(k for k in reconcile(executing_stale_s=0) if k.startswith("executing_")) for _ in range(3)]
+    assert outcomes == ["executing_deferred", "executing_deferred", "executing_in_doubt"]
+    (done,) = actions(job_id)
+    assert done.status == "in_doubt" and "far behind" in (done.error or "")
+    assert len(jira.calls("POST", "/rest/api/2/issue")) == 1  # asked, never repeated
