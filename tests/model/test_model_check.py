@@ -142,3 +142,26 @@ def test_workmode_model_check_prints_the_table_and_exits_by_the_result(tmp_path)
                                             "WORKMODE_MODEL_NAME": bad.model})
         assert failed.returncode == 1
         assert "JSON schema" in failed.stdout and "FAIL" in failed.stdout and "1 check(s) failed" in failed.stdout
+
+
+def test_readyz_runs_the_cheap_part(workspace, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+    from services.config import reset_settings
+
+    with EngineServer.healthy() as engine:
+        monkeypatch.setenv("WORKMODE_MODEL_BASE_URL", engine.url)
+        monkeypatch.setenv("WORKMODE_MODEL_API_KEY", engine.api_key)
+        monkeypatch.setenv("WORKMODE_MODEL_NAME", engine.model)
+        reset_settings()
+        client = TestClient(create_app(), base_url="http://127.0.0.1")
+        ready = client.get("/readyz").json()
+        assert ready["checks"]["model"] == {"ok": True, "detail": f"{engine.model} served"}
+        monkeypatch.setenv("WORKMODE_MODEL_NAME", "mistral-large")
+        reset_settings()
+        down = client.get("/readyz")
+        assert down.status_code == 503 and "model" in down.json()["failed"]
+        assert "not among the served models" in down.json()["checks"]["model"]["detail"]
+        assert engine.api_key not in down.text
+        assert engine.requests == []  # no completion: only GET /v1/models
