@@ -206,3 +206,45 @@ def test_a_vllm_floor_can_be_set_once_a_release_carries_the_model(capsys):
     assert code == 2 and "vllm 0.19.2.dev212+g8cd174fa3 is older than 0.20.0" in capsys.readouterr().err
     assert serve_module.older_than("0.20.0rc1", "0.20.0") and not serve_module.older_than("0.20.1", "0.20.0")
     assert not serve_module.older_than("5.10.0", "5.4.0")
+
+
+SMOKE = ROOT / "infra" / "vllm" / "smoke.sh"
+
+
+def smoke(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}"
+           f"{os.environ['PATH']}"}
+    return subprocess.run(["bash", str(SMOKE), *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_smoke_script_plans_the_preset_the_check_and_the_jobs():
+    result = smoke("--dry-run", "--preset", "mistral-medium-8gpu")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert shlex.split(lines[0].removeprefix("start:"))[:3] == ["vllm", "serve", "mistralai/Mistral-Medium-3.5-128B"]
+    assert "--tensor-parallel-size 8" in lines[0]
+    assert "workmode model check --url http://127.0.0.1:8000/v1 --model mistralai/Mistral-Medium-3.5-128B" in lines[1]
+    assert any(line.startswith("jobs:") for line in lines)
+
+
+def test_smoke_script_turns_two_metric_scrapes_into_the_numbers(tmp_path):
+    label = '{model_name="m"}'
+    before = (f"vllm:generation_tokens_total{label} 100\nvllm:prefix_cache_queries_total{label} 1000\n"
+              f"vllm:prefix_cache_hits_total{label} 0\n"
+              f'vllm:e2e_request_latency_seconds_bucket{{le="1.0",model_name="m"}} 0\n'
+              f'vllm:e2e_request_latency_seconds_bucket{{le="2.5",model_name="m"}} 0\n'
+              f'vllm:e2e_request_latency_seconds_bucket{{le="+Inf",model_name="m"}} 0\n'
+              f"vllm:e2e_request_latency_seconds_count{label} 0\n")
+    after = (f"vllm:generation_tokens_total{label} 2100\nvllm:prefix_cache_queries_total{label} 5000\n"
+             f"vllm:prefix_cache_hits_total{label} 3000\n"
+             f'vllm:e2e_request_latency_seconds_bucket{{le="1.0",model_name="m"}} 1\n'
+             f'vllm:e2e_request_latency_seconds_bucket{{le="2.5",model_name="m"}} 3\n'
+             f'vllm:e2e_request_latency_seconds_bucket{{le="+Inf",model_name="m"}} 4\n'
+             f"vllm:e2e_request_latency_seconds_count{label} 4\n")
+    (tmp_path / "b.prom").write_text(before)
+    (tmp_path / "a.prom").write_text(after)
+    result = smoke("--summarize", str(tmp_path / "b.prom"), str(tmp_path / "a.prom"), "40")
+    assert result.returncode == 0, result.stderr
+    assert "tokens/s (generated, whole run): 50.0" in result.stdout
+    assert "p50 step latency: <= 2.5 s (4 requests)" in result.stdout
+    assert "prefix-cache hit rate: 75%" in result.stdout
