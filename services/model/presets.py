@@ -1,7 +1,7 @@
 """The model service presets: one per way of serving the model, for every engine Workmode supports.
 
 Standard library only (the vLLM and SGLang images run `python3 -m services.model.serve`, which
-imports this, without Workmode's dependencies). infra/vllm/PRESETS.md says why each flag is there.
+imports this, without Workmode's dependencies). infra/vllm/README.md says why each flag is there.
 
 Sources (checked when written; re-check them when you change a value):
 - [vllm-recipe] vLLM's recipe for the model, https://recipes.vllm.ai/mistralai/Mistral-Medium-3.5-128B:

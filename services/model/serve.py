@@ -3,7 +3,7 @@
 The one place that holds the engines' flags: `workmode model serve`, the `vllm` service in
 docker-compose.yml and the Kubernetes deployment all run this module. It uses only the standard
 library, so it runs inside the vLLM image (`python3 -m services.model.serve`) without Workmode's
-own dependencies. The presets are in presets.py; infra/vllm/PRESETS.md says why each flag is there.
+own dependencies. The presets are in presets.py; infra/vllm/README.md says why each flag is there.
 
 Settings come from the preset, then WORKMODE_VLLM_* environment variables (WORKMODE_SGLANG_* for
 SGLang presets), then the command line. `--dry-run` prints the command; otherwise the process
