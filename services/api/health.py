@@ -6,13 +6,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-import httpx
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from services.api.schemas import Readiness
 from services.config import get_settings
+from services.model.check import cheap
 from services.store.db import get_engine
 
 router = APIRouter(tags=["health"])
@@ -52,14 +52,15 @@ def check_broker(timeout: float) -> str:
 
 
 def check_model(timeout: float) -> str:
+    """The cheap part of `workmode model check`: reachable with the key, and the model served."""
     s = get_settings()
     if not s.model_base_url:
         raise RuntimeError("WORKMODE_MODEL_BASE_URL is not set")
-    headers = {"Authorization": f"Bearer {s.model_api_key.get_secret_value()}"}
-    r = httpx.get(s.model_base_url.rstrip("/") + "/models", headers=headers, timeout=timeout)
-    if r.status_code != 200:
-        raise RuntimeError(f"GET /models answered HTTP {r.status_code}")
-    return "models listed"
+    results = cheap(s.model_base_url, s.model_name, s.model_api_key.get_secret_value(), timeout)
+    failed = [r for r in results if r.status != "pass"]
+    if failed:
+        raise RuntimeError(f"{failed[0].name}: {failed[0].detail} ({failed[0].fix})")
+    return f"{s.model_name} served"
 
 
 CHECKS: dict[str, Callable[[float], str]] = {"database": check_database, "broker": check_broker, "model": check_model}

@@ -11,7 +11,7 @@ web.py        api, login-link, tokens
 slack.py      slack --socket
 connect.py    connect google|jira|slack|status|remove
 triage.py     triage run|memory
-model.py      model serve|presets
+model.py      model serve|presets|check
 
 The subcommand modules import `services.cli.common` (demo also `services.cli.run`), never this package.
 """

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from services.cli import main
+from services.model import serve as serve_module
 from tests.support.paths import repo_root
 
 ROOT = repo_root()
@@ -75,7 +76,10 @@ def test_environment_then_options_override_the_preset():
 
 @pytest.mark.parametrize("args,env,message", [
     (["--preset", "huge"], {}, "invalid choice: 'huge'"),
-    ([], {"WORKMODE_VLLM_PRESET": "huge"}, "unknown preset 'huge'; choose one of: mistral-medium-4gpu, small-1gpu"),
+    ([], {"WORKMODE_VLLM_PRESET": "huge"}, "unknown preset 'huge'; choose one of: mistral-medium-4gpu, "
+                                           "mistral-medium-8gpu, small-1gpu, sglang-medium-4gpu, ollama-medium"),
+    (["--preset", "sglang-medium-4gpu", "--max-model-len", "9000"], {},
+     "preset 'sglang-medium-4gpu' (sglang) has no setting max_model_len"),
     ([], {"WORKMODE_VLLM_KV_CACHE_FP8": "maybe"}, "WORKMODE_VLLM_KV_CACHE_FP8='maybe': expected true or false"),
     ([], {"WORKMODE_VLLM_MAX_MODEL_LEN": "64k"}, "WORKMODE_VLLM_MAX_MODEL_LEN='64k': expected a number"),
     (["--preset", "small-1gpu", "--speculative"], {}, "speculative decoding needs a draft model"),
@@ -122,3 +126,125 @@ def test_workmode_model_serve_is_the_same_entry_point():
     assert shlex.split(result.output) == dry_run("--preset", "small-1gpu")
     listed = runner.invoke(main, ["model", "presets"])
     assert "mistral-medium-4gpu" in listed.output and "small-1gpu" in listed.output
+
+
+def test_longer_context_preset_uses_eight_gpus_and_the_full_context():
+    argv = dry_run("--preset", "mistral-medium-8gpu")
+    assert option(argv, "--tensor-parallel-size") == "8"
+    assert option(argv, "--max-model-len") == "262144"
+    assert option(argv, "--reasoning-parser") == "mistral" and option(argv, "--tool-call-parser") == "mistral"
+
+
+def test_the_eagle_draft_is_the_publishers_model_in_both_engines():
+    vllm = dry_run("--preset", "mistral-medium-4gpu", "--speculative")
+    assert json.loads(option(vllm, "--speculative-config"))["model"] == "mistralai/Mistral-Medium-3.5-128B-EAGLE"
+    sglang = dry_run("--preset", "sglang-medium-4gpu", "--speculative")
+    assert option(sglang, "--speculative-draft-model-path") == "mistralai/Mistral-Medium-3.5-128B-EAGLE"
+    assert option(sglang, "--speculative-algorithm") == "EAGLE"
+
+
+def test_sglang_preset_launches_with_the_mistral_parsers_and_tensor_parallel():
+    argv = dry_run("--preset", "sglang-medium-4gpu")
+    assert argv[:4] == ["python3", "-m", "sglang.launch_server", "--model-path"]
+    assert option(argv, "--tp") == "4"
+    assert option(argv, "--tool-call-parser") == "mistral" and option(argv, "--reasoning-parser") == "mistral"
+    assert "--enable-metrics" in argv and "--speculative-algorithm" not in argv
+    argv = dry_run("--preset", "sglang-medium-4gpu", env={"WORKMODE_SGLANG_TP": "8", "WORKMODE_VLLM_TP": "2"})
+    assert option(argv, "--tp") == "8"
+
+
+@pytest.mark.parametrize("preset,lines", [
+    ("ollama-medium", ["WORKMODE_MODEL_BASE_URL=http://127.0.0.1:11434/v1",
+                       "WORKMODE_MODEL_NAME=hf.co/unsloth/Mistral-Medium-3.5-128B-GGUF:Q4_K_M",
+                       "WORKMODE_TOOL_MODE=json"]),
+    ("nim", ["WORKMODE_MODEL_BASE_URL=https://integrate.api.nvidia.com/v1"]),
+    ("mistral-api", ["WORKMODE_MODEL_BASE_URL=https://api.mistral.ai/v1", "WORKMODE_MODEL_NAME=mistral-medium-3.5",
+                     "WORKMODE_TOOL_MODE=native"]),
+])
+def test_servers_workmode_does_not_start_print_their_settings(preset, lines):
+    result = serve("--dry-run", "--preset", preset)
+    assert result.returncode == 0, result.stderr
+    for line in lines:
+        assert line in result.stdout.splitlines()
+    started = serve("--preset", preset)
+    assert started.returncode == 2 and "does not start" in started.stderr
+
+
+def test_presets_list_every_engine():
+    listed = serve("--list").stdout
+    for engine in ("vllm", "sglang", "ollama", "nim", "mistral-api"):
+        assert f" {engine} " in listed
+
+
+GOOD = {"vllm": "0.19.2.dev212+g8cd174fa3", "mistral_common": "1.11.1", "transformers": "5.4.0"}
+
+
+def test_version_guard_passes_what_the_model_card_asks_for():
+    preset = serve_module.resolve("mistral-medium-4gpu", {})
+    assert serve_module.version_problems(preset, GOOD.get) == []
+    assert serve_module.version_problems(preset, {}.get) == []  # vLLM not in this Python: nothing to check
+    assert serve_module.version_problems(serve_module.resolve("small-1gpu", {}), {"vllm": "0.8.0"}.get) == []
+
+
+@pytest.mark.parametrize("installed,problem", [
+    ({**GOOD, "transformers": "4.49.0"}, "transformers 4.49.0 is older than 5.4.0"),
+    ({**GOOD, "transformers": "5.4.0rc1"}, "transformers 5.4.0rc1 is older than 5.4.0"),
+    ({**GOOD, "mistral_common": "1.8.5"}, "mistral_common 1.8.5 is older than 1.11.1"),
+    ({"vllm": "0.11.0", "transformers": "5.4.0"}, "mistral_common is not installed"),
+])
+def test_version_guard_refuses_an_older_vllm_with_what_to_install(installed, problem, capsys):
+    code = serve_module.main(["--preset", "mistral-medium-4gpu"], env={}, installed=installed.get)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert problem in err
+    assert "vLLM nightly" in err and "https://wheels.vllm.ai/nightly" in err and "vllm/vllm-openai:nightly" in err
+
+
+def test_a_vllm_floor_can_be_set_once_a_release_carries_the_model(capsys):
+    code = serve_module.main(["--preset", "mistral-medium-4gpu"], env={"WORKMODE_VLLM_MIN_VLLM": "0.20.0"},
+                             installed=GOOD.get)
+    assert code == 2 and "vllm 0.19.2.dev212+g8cd174fa3 is older than 0.20.0" in capsys.readouterr().err
+    assert serve_module.older_than("0.20.0rc1", "0.20.0") and not serve_module.older_than("0.20.1", "0.20.0")
+    assert not serve_module.older_than("5.10.0", "5.4.0")
+
+
+SMOKE = ROOT / "infra" / "vllm" / "smoke.sh"
+
+
+def smoke(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}"
+           f"{os.environ['PATH']}"}
+    return subprocess.run(["bash", str(SMOKE), *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_smoke_script_plans_the_preset_the_check_and_the_jobs():
+    result = smoke("--dry-run", "--preset", "mistral-medium-8gpu")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert shlex.split(lines[0].removeprefix("start:"))[:3] == ["vllm", "serve", "mistralai/Mistral-Medium-3.5-128B"]
+    assert "--tensor-parallel-size 8" in lines[0]
+    assert "workmode model check --url http://127.0.0.1:8000/v1 --model mistralai/Mistral-Medium-3.5-128B" in lines[1]
+    assert any(line.startswith("jobs:") for line in lines)
+
+
+def test_smoke_script_turns_two_metric_scrapes_into_the_numbers(tmp_path):
+    label = '{model_name="m"}'
+    before = (f"vllm:generation_tokens_total{label} 100\nvllm:prefix_cache_queries_total{label} 1000\n"
+              f"vllm:prefix_cache_hits_total{label} 0\n"
+              f'vllm:e2e_request_latency_seconds_bucket{{le="1.0",model_name="m"}} 0\n'
+              f'vllm:e2e_request_latency_seconds_bucket{{le="2.5",model_name="m"}} 0\n'
+              f'vllm:e2e_request_latency_seconds_bucket{{le="+Inf",model_name="m"}} 0\n'
+              f"vllm:e2e_request_latency_seconds_count{label} 0\n")
+    after = (f"vllm:generation_tokens_total{label} 2100\nvllm:prefix_cache_queries_total{label} 5000\n"
+             f"vllm:prefix_cache_hits_total{label} 3000\n"
+             f'vllm:e2e_request_latency_seconds_bucket{{le="1.0",model_name="m"}} 1\n'
+             f'vllm:e2e_request_latency_seconds_bucket{{le="2.5",model_name="m"}} 3\n'
+             f'vllm:e2e_request_latency_seconds_bucket{{le="+Inf",model_name="m"}} 4\n'
+             f"vllm:e2e_request_latency_seconds_count{label} 4\n")
+    (tmp_path / "b.prom").write_text(before)
+    (tmp_path / "a.prom").write_text(after)
+    result = smoke("--summarize", str(tmp_path / "b.prom"), str(tmp_path / "a.prom"), "40")
+    assert result.returncode == 0, result.stderr
+    assert "tokens/s (generated, whole run): 50.0" in result.stdout
+    assert "p50 step latency: <= 2.5 s (4 requests)" in result.stdout
+    assert "prefix-cache hit rate: 75%" in result.stdout

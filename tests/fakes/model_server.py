@@ -154,8 +154,11 @@ class ScriptedModel:
                 if path in ("/health", "/v1/health"):
                     self._json(200, {"status": "ok"})
                 elif path == "/v1/models":
+                    # Also the production name (vLLM's --served-model-name in the presets), which
+                    # the settings ask for by default; /readyz checks that the model is served.
                     self._json(200, {"object": "list", "data": [
-                        {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "tests"}]})
+                        {"id": name, "object": "model", "created": 0, "owned_by": "tests"}
+                        for name in (MODEL_ID, "mistralai/Mistral-Medium-3.5-128B")]})
                 else:
                     self._json(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
 
