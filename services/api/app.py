@@ -18,7 +18,7 @@ from services.api import errors, health, ratelimit, rest_approvals, rest_jobs, r
 from services.api.deps import ApiUser, api_principal
 from services.api.metrics import metrics_router
 from services.api.security import RejectNul, SecurityHeaders, metrics_guard
-from services.api.web import approval, auth, jobs, oidc, queue, settings_page
+from services.api.web import approval, auth, jobs, oidc, queue, settings_page, triage
 from services.api.web.connect import make_router as connections_router
 from services.api.web.templating import render_error
 from services.config import get_settings
@@ -46,7 +46,7 @@ def create_app() -> FastAPI:
     app.add_middleware(ratelimit.RateLimit, limits=ratelimit.install(app))
     app.add_middleware(SecurityHeaders, hsts=production)
     errors.install(app, render_html=render_error)
-    for module in (health, auth, oidc, queue, approval, jobs, settings_page):
+    for module in (health, auth, oidc, queue, approval, jobs, settings_page, triage):
         app.include_router(module.router)
     for module in (rest_jobs, rest_approvals, rest_tokens):  # /api/*: also limited per principal
         app.include_router(module.router, dependencies=[Depends(ratelimit.limit_principal)])
