@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.api import errors, health, ratelimit, rest_approvals, rest_jobs, rest_tokens
+from services.api import errors, gmail_push, health, ratelimit, rest_approvals, rest_jobs, rest_tokens
 from services.api.deps import ApiUser, api_principal
 from services.api.metrics import metrics_router
 from services.api.security import RejectNul, SecurityHeaders, metrics_guard
@@ -58,6 +58,7 @@ def create_app() -> FastAPI:
         @app.get("/openapi.json", include_in_schema=False)
         def openapi(me: ApiUser) -> JSONResponse:
             return JSONResponse(app.openapi())
+    app.include_router(gmail_push.router)  # POST /gmail/push: Pub/Sub pushes, signed by Google (OIDC)
     app.include_router(slack_router)  # POST /slack/events: commands, interactivity, events (signed by Slack)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
