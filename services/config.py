@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     google_redirect_url: str = ""  # e.g. https://workmode.example.com/oauth/google/callback
     google_api_base_url: str = ""  # empty: Google's hosts. Tests: one local server for APIs and OAuth.
     google_timeout_s: float = 30.0
+    # Gmail push (users.watch → Pub/Sub → POST /gmail/push). The topic the mailboxes publish to, and
+    # what the push endpoint accepts: Google-signed OIDC tokens for this audience (the subscription's
+    # audience, by default the endpoint URL) from this service account. Empty audience: push is off.
+    gmail_push_topic: str = ""  # projects/<project>/topics/<topic>
+    gmail_push_audience: str = ""  # e.g. https://workmode.example.com/gmail/push
+    gmail_push_service_account: str = ""  # the subscription's push service account email
+    gmail_push_certs_url: str = "https://www.googleapis.com/oauth2/v3/certs"  # Google's JWKS; tests: local
+    gmail_push_debounce_s: int = 60  # no new push-triggered triage within this long of the last one
 
     # Jira connector: the site, and a site-wide account used for people who have not connected
     # their own (`workmode connect jira`). Cloud: email + API token. Data Center: a PAT.

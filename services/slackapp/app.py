@@ -11,7 +11,7 @@ from typing import Optional
 from slack_bolt import App, BoltResponse
 
 from services.config import Settings, get_settings
-from services.slackapp import approvals, command, home, modals, threads
+from services.slackapp import approvals, command, digest, home, modals, threads
 from services.slackapp.client import NotConfigured, bot_token, web_client
 from services.slackapp.common import log
 
@@ -36,7 +36,7 @@ def build_app(settings: Optional[Settings] = None, *, socket_mode: bool = False)
         before_authorize=refuse_malformed,  # after signature verification, before bolt reads the payload
         name="workmode",
     )
-    for feature in (command, approvals, modals, home, threads):
+    for feature in (command, approvals, modals, home, threads, digest):
         feature.register(app)
     app.error(on_error)
     return app
