@@ -36,15 +36,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_event_actor_email'), ['actor_email'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_job_id'), ['job_id'], unique=False)
 
-    with op.batch_alter_table('principal', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('active', sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch_op.add_column(sa.Column('deactivated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+    # Plain ADD COLUMN (no batch): on SQLite a batch would copy and drop `principal`, which the
+    # foreign keys of every other table refuse.
+    op.add_column('principal', sa.Column('active', sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column('principal', sa.Column('deactivated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('principal', schema=None) as batch_op:
-        batch_op.drop_column('deactivated_at')
-        batch_op.drop_column('active')
+    op.drop_column('principal', 'deactivated_at')
+    op.drop_column('principal', 'active')
 
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_job_id'))
