@@ -30,14 +30,14 @@ def named_approvers(org: Organisation) -> set[str]:
 def is_approver(org: Organisation, principal: Principal) -> bool:
     """May decide every job of the organisation (not only their own): named by email in the
     policy, or holding an approver role."""
-    if principal.org_id != org.id:
+    if principal.org_id != org.id or not principal.active:
         return False
     return principal.email.lower() in named_approvers(org) or bool(APPROVER_ROLES & set(principal.roles or []))
 
 
 def may_decide(org: Organisation, job: Job, principal: Principal) -> bool:
     """The requester, or an approver the organisation's policy names (by role or by email)."""
-    if principal.org_id != job.org_id:
+    if principal.org_id != job.org_id or not principal.active:
         return False
     if principal.id == job.principal_id:
         return True
@@ -68,3 +68,23 @@ def allowed_hosts(org: Organisation | None) -> set[str]:
     internal addresses (an on-premises Jira: policy["allowed_hosts"]), lower-cased."""
     hosts = ((org.policy or {}).get("allowed_hosts") if org is not None else None) or []
     return {str(h).strip().lower().rstrip(".") for h in hosts if str(h).strip()}
+
+
+# ---------------------------------------------------------------- the organisation's other settings
+def approval_ttl_s(org: Organisation | None, default: int) -> int:
+    """How long an approval waits for a decision (policy["approval_ttl_s"], else the operator's
+    WORKMODE_APPROVAL_TTL_S)."""
+    value = (org.policy or {}).get("approval_ttl_s") if org is not None else None
+    return int(value) if isinstance(value, int) and value > 0 else default
+
+
+def reasoning_effort(org: Organisation | None) -> str | None:
+    """The organisation's default reasoning effort for new jobs (policy["reasoning_effort"])."""
+    value = (org.policy or {}).get("reasoning_effort") if org is not None else None
+    return str(value) if value else None
+
+
+def jit_sign_in(org: Organisation) -> bool:
+    """Whether a verified OIDC email in one of the organisation's domains creates a member on first
+    sign-in (policy["jit_sign_in"]; off by default)."""
+    return (org.policy or {}).get("jit_sign_in") is True

@@ -34,7 +34,7 @@ from services.jobs import events
 from services.jobs.dispatch import enqueue_execute
 from services.jobs.service import commit_progress, hold
 from services.jobs.transcript import tool_message
-from services.policy import needs_person
+from services.policy import approval_ttl_s, needs_person
 from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Event, Job, Message, Organisation, Principal, utcnow
 
@@ -248,7 +248,7 @@ def propose(
         preview=ref.tool.preview(parsed).as_dict(),
         risk_flags=risk_flags(ref.tool, canonical, org, transcript, job.prompt),
         context=recent_reads(transcript),
-        expires_at=now + timedelta(seconds=get_settings().approval_ttl_s),
+        expires_at=now + timedelta(seconds=approval_ttl_s(org, get_settings().approval_ttl_s)),
     )
     if not needs_person(org, ref.tool.name, action.risk_flags):
         action.status = ActionStatus.approved

@@ -14,11 +14,11 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.api import errors, gmail_push, health, ratelimit, rest_approvals, rest_jobs, rest_tokens
+from services.api import errors, gmail_push, health, ratelimit, rest_admin, rest_approvals, rest_jobs, rest_tokens
 from services.api.deps import ApiUser, api_principal
 from services.api.metrics import metrics_router
 from services.api.security import RejectNul, SecurityHeaders, metrics_guard
-from services.api.web import approval, auth, jobs, oidc, queue, settings_page, triage
+from services.api.web import admin_pages, approval, auth, jobs, oidc, queue, settings_page, triage
 from services.api.web.connect import make_router as connections_router
 from services.api.web.templating import render_error
 from services.config import get_settings
@@ -46,9 +46,9 @@ def create_app() -> FastAPI:
     app.add_middleware(ratelimit.RateLimit, limits=ratelimit.install(app))
     app.add_middleware(SecurityHeaders, hsts=production)
     errors.install(app, render_html=render_error)
-    for module in (health, auth, oidc, queue, approval, jobs, settings_page, triage):
+    for module in (health, auth, oidc, queue, approval, jobs, settings_page, triage, admin_pages):
         app.include_router(module.router)
-    for module in (rest_jobs, rest_approvals, rest_tokens):  # /api/*: also limited per principal
+    for module in (rest_jobs, rest_approvals, rest_tokens, rest_admin):  # /api/*: also limited per principal
         app.include_router(module.router, dependencies=[Depends(ratelimit.limit_principal)])
     # Connect / disconnect outside accounts (Google OAuth, Jira, Slack): a token or the session (+ CSRF header).
     app.include_router(connections_router(api_principal))

@@ -6,15 +6,15 @@ idle for WORKMODE_SESSION_IDLE_TIMEOUT_S. Keyword-only functions that take the s
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from services.api.tokens import digest, revoke_all_api_tokens
+from services.api.tokens import digest
 from services.config import get_settings
+from services.identity import Revoked, revoke_principal_access  # noqa: F401  (re-exported: deactivation lives in services.identity)
 from services.store.models import Principal, WebSession, utcnow
 
 LAST_SEEN_EVERY_S = 60  # write last_seen_at at most this often per session (idle timeout precision)
@@ -43,7 +43,8 @@ def principal_for_session(*, session: Session, token: str) -> Optional[Principal
     if (now - _aware(row.last_seen_at)).total_seconds() > LAST_SEEN_EVERY_S:
         session.execute(update(WebSession).where(col(WebSession.id) == row.id).values(last_seen_at=now))
         session.commit()
-    return session.get(Principal, row.principal_id)
+    principal = session.get(Principal, row.principal_id)
+    return principal if principal is not None and principal.active else None
 
 
 def end_session(*, session: Session, token: str) -> bool:
@@ -64,19 +65,6 @@ def live_sessions(*, session: Session, principal: Principal) -> list[WebSession]
                                                  col(WebSession.expires_at) > now)
                         .order_by(col(WebSession.last_seen_at).desc()))
     return [r for r in rows if _live(r, now)]
-
-
-@dataclass(frozen=True)
-class Revoked:
-    sessions: int
-    tokens: int
-
-
-def revoke_principal_access(session: Session, principal_id: str) -> Revoked:
-    """End every way a principal is signed in: all web sessions and all API tokens (deactivation).
-    The caller commits."""
-    return Revoked(sessions=revoke_sessions(session=session, principal_id=principal_id),
-                   tokens=revoke_all_api_tokens(session=session, principal_id=principal_id))
 
 
 def _revoke(session: Session, which) -> int:

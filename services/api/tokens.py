@@ -124,7 +124,7 @@ def check_api_token(*, session: Session, token: str) -> TokenCheck:
     if _aware(row.expires_at) <= now:
         return TokenCheck(refusal=f"API token expired on {_aware(row.expires_at):%Y-%m-%d}: create a new one")
     principal = session.get(Principal, row.principal_id)
-    if principal is None:
+    if principal is None or not principal.active:
         return unknown
     if row.last_used_at is None or (now - _aware(row.last_used_at)).total_seconds() > LAST_USED_EVERY_S:
         session.execute(update(ApiToken).where(col(ApiToken.id) == row.id).values(last_used_at=now))
@@ -165,7 +165,7 @@ def peek_login_link(*, session: Session, token: str) -> Optional[Principal]:
     row = session.exec(select(LoginLink).where(LoginLink.token_hash == digest(token))).first()
     if row is None or row.used_at is not None or _aware(row.expires_at) <= utcnow():
         return None
-    return session.get(Principal, row.principal_id)
+    return _active(session.get(Principal, row.principal_id))
 
 
 def use_login_link(*, session: Session, token: str) -> Optional[Principal]:
@@ -184,7 +184,12 @@ def use_login_link(*, session: Session, token: str) -> Optional[Principal]:
     if won != 1:
         session.rollback()
         return None
-    return session.get(Principal, row.principal_id)
+    return _active(session.get(Principal, row.principal_id))
+
+
+def _active(principal: Optional[Principal]) -> Optional[Principal]:
+    """A deactivated person signs in with nothing."""
+    return principal if principal is not None and principal.active else None
 
 
 def _aware(dt: datetime) -> datetime:

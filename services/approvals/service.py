@@ -205,3 +205,9 @@ def _expire(session: Session, action: Action, now: datetime) -> bool:
                  "Not executed: the approval request expired without a decision.")
     maybe_resume(session, action.job_id)
     return True
+
+
+def expire_now(*, session: Session, action: Action) -> bool:
+    """Expire one pending approval at once (its requester was deactivated and no one else may
+    decide): nothing executes and the model is told. False if it was no longer pending."""
+    return _expire(session, action, utcnow())

@@ -11,6 +11,10 @@ web.py        api, login-link, tokens
 slack.py      slack --socket
 connect.py    connect google|jira|slack|status|remove
 triage.py     triage run|memory
+org.py        org create|list
+users.py      users add|list|show|role|deactivate
+policy.py     policy show|set
+audit.py      audit export
 model.py      model serve|presets|check
 
 The subcommand modules import `services.cli.common` (demo also `services.cli.run`), never this package.
@@ -21,7 +25,23 @@ from typing import Any
 
 import click
 
-from services.cli import approvals, background, connect, db, demo, jobs, model, run, slack, triage, web
+from services.cli import (
+    approvals,
+    audit,
+    background,
+    connect,
+    db,
+    demo,
+    jobs,
+    model,
+    org,
+    policy,
+    run,
+    slack,
+    triage,
+    users,
+    web,
+)
 from services.cli.common import fail
 from services.config import SettingsInvalid
 
@@ -41,5 +61,5 @@ def main() -> None:
 
 for _command in (db.db, run.run, demo.demo, background.worker, background.beat, background.reconcile, jobs.jobs,
                  approvals.approvals, model.model, web.api, web.login_link, web.tokens, slack.slack, connect.connect,
-                 triage.triage):
+                 triage.triage, org.org, users.users, policy.policy, audit.audit):
     main.add_command(_command)

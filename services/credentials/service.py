@@ -12,9 +12,10 @@ from typing import Any, Optional
 
 from sqlmodel import Session, col, select
 
+from services import audit
 from services.config import get_settings
 from services.credentials.crypto import CredentialError, decrypt, encrypt
-from services.store.models import Credential, utcnow
+from services.store.models import Credential, Principal, utcnow
 
 PROVIDERS = ("google", "jira", "slack")
 
@@ -46,7 +47,8 @@ def save(*, session: Session, principal_id: str, provider: str, secret: dict[str
     row = _row(session, principal_id, provider)
     if row is None:
         row = Credential(principal_id=principal_id, provider=provider, ciphertext=ciphertext)
-    else:
+        _audit(session, principal_id, provider, "connection_made")
+    else:  # a refreshed or replaced grant of the same connection
         row.ciphertext, row.updated_at = ciphertext, utcnow()
     session.add(row)
     session.flush()
@@ -65,8 +67,15 @@ def delete(*, session: Session, principal_id: str, provider: str) -> bool:
     if row is None:
         return False
     session.delete(row)
+    _audit(session, principal_id, provider, "connection_removed")
     session.flush()
     return True
+
+
+def _audit(session: Session, principal_id: str, provider: str, kind: str) -> None:
+    person = session.get(Principal, principal_id)
+    if person is not None:
+        audit.record(session, org_id=person.org_id, kind=kind, actor=person, subject=provider, provider=provider)
 
 
 def connections(*, session: Session, principal_id: str) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session
 
+from services import audit
 from services.jobs import notify
 from services.store.models import Event
 
@@ -21,5 +22,6 @@ def record(
 ) -> Event:
     event = Event(job_id=job_id, kind=kind, action_id=action_id, actor=actor, data=data)
     session.add(event)
+    audit.from_job_event(session, job_id, kind, action_id=action_id, actor=actor, data=data)  # the org-wide trail
     notify.changed(session, job_id, kind)  # cheap: marks the job; Slack is told after commit
     return event

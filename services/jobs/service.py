@@ -19,6 +19,7 @@ from services.jobs.dispatch import enqueue_advance
 from services.jobs.tool_names import ASK_USER
 from services.jobs.transcript import first_user_message, lock_job, tool_message, unanswered_calls
 from services.policy import may_decide
+from services.policy import reasoning_effort as org_reasoning_effort
 from services.store.models import (
     FINAL_JOB_STATUSES,
     Action,
@@ -72,7 +73,8 @@ def create_job(
         raise JobInvalid("prompt: say what you want done, e.g. 'find a slot with Dana next week'", "prompt")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise JobInvalid(f"prompt: {len(prompt)} characters is too long (at most {MAX_PROMPT_CHARS})", "prompt")
-    effort = reasoning_effort or settings.default_reasoning_effort
+    effort = (reasoning_effort or org_reasoning_effort(session.get(Organisation, principal.org_id))
+              or settings.default_reasoning_effort)
     if effort not in EFFORTS:
         raise JobInvalid(f"reasoning_effort: must be one of {EFFORTS}, not {effort!r}", "reasoning_effort")
     now = utcnow()

@@ -70,6 +70,8 @@ class Principal(SQLModel, table=True):
     slack_user_id: Optional[str] = Field(default=None, index=True)
     time_zone: str = "UTC"
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True  # False: deactivated (cannot sign in, decide, or be an approver)
+    deactivated_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -350,3 +352,22 @@ class LoginLink(SQLModel, table=True):
     expires_at: datetime
     used_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEvent(SQLModel, table=True):
+    """The organisation-wide audit trail (services/audit.py): append-only, one row per thing a
+    security team asks about (who asked for what, who decided which action with which arguments
+    hash, what ran and how it ended, policy and people changes, sign-ins, connections). `data`
+    holds ids, names, hashes and outcomes, never a secret or an action's arguments."""
+
+    __tablename__ = "audit_event"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    org_id: str = Field(index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    kind: str = Field(index=True)
+    actor_id: Optional[str] = None  # a principal id, or "policy" / "system" / "cli"
+    actor_email: Optional[str] = Field(default=None, index=True)  # kept as it was then
+    job_id: Optional[str] = Field(default=None, index=True)
+    action_id: Optional[str] = None
+    subject: Optional[str] = None  # what it is about: a person's email, a provider, a tool
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from services import audit
 from services.api.deps import SESSION_ID, DbDep, FormDep, check_csrf, session_principal
 from services.api.sessions import end_session, start_session
 from services.api.tokens import login_links_enabled, peek_login_link, use_login_link
@@ -30,11 +31,14 @@ def safe_next(target: object) -> str:
     return "/"
 
 
-def sign_in(request: Request, principal: Principal) -> None:
+def sign_in(request: Request, principal: Principal, via: str = "link") -> None:
     """A fresh session (a new server-side session and a new CSRF token), so nothing from before
-    sign-in carries over. Commits the session row itself (callers need not hold a database session)."""
+    sign-in carries over. Commits the session row itself, with its audit row (callers need not hold a
+    database session)."""
     with Session(get_engine(), expire_on_commit=False) as db:
-        _, sid = start_session(session=db, principal=principal, user_agent=request.headers.get("user-agent", ""))
+        row, sid = start_session(session=db, principal=principal, user_agent=request.headers.get("user-agent", ""))
+        audit.record(db, org_id=principal.org_id, kind="signed_in", actor=principal, subject=principal.email,
+                     via=via, session_id=row.id)
         db.commit()
     request.session.clear()
     request.session.update({SESSION_ID: sid, "csrf": secrets.token_urlsafe(32)})
