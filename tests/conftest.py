@@ -29,6 +29,7 @@ from services.store.db import dispose_engines, get_engine  # noqa: E402  (after 
 from services.store.models import Organisation, Principal  # noqa: E402  (after the env reset)
 from tests.support.db import PG_ADMIN_URL, REDIS_URL, use_database  # noqa: E402  (after the env reset)
 from tests.support.oidc import CLIENT_ID, CLIENT_SECRET, LocalIdP  # noqa: E402  (after the env reset)
+from tests.support.require import fail_skip_in_ci  # noqa: E402  (after the env reset, with the imports above)
 
 # The fakes that bring fixtures (pytest_plugins may only be set here, in the root conftest).
 pytest_plugins = ["tests.fakes.model_server", "tests.fakes.google_api", "tests.fakes.jira_api",
@@ -37,6 +38,18 @@ pytest_plugins = ["tests.fakes.model_server", "tests.fakes.google_api", "tests.f
 # Nothing in the test run may reach a real model endpoint: every test that needs a model starts
 # the scripted server in tests/fakes and points WORKMODE_MODEL_BASE_URL at it.
 _GUARD_MODEL_URL = "http://127.0.0.1:9/unreachable-real-model-guard/v1"
+
+
+# Under CI nothing is skipped: a skip there (a missing tool, a plugin's, a forgotten one) fails the
+# test with its reason, the rule tests/support/require.py gives the requirements it checks.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    fail_skip_in_ci((yield).get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    fail_skip_in_ci((yield).get_result())
 
 
 @pytest.fixture(autouse=True)

@@ -28,6 +28,11 @@ class TurnProblem:
 def validate(turn: ModelTurn, tools: dict[str, ToolRef]) -> list[TurnProblem]:
     if turn.finish_reason == "invalid_json":
         return [TurnProblem(None, "your answer was not valid JSON in the required format")]
+    if turn.finish_reason == "length":
+        # Stopped at the output token limit: a half answer must not become the job's result, and
+        # calls from a cut turn may be missing or half written. Nothing of it runs.
+        return [TurnProblem(None, "your reply was cut off at the output token limit, so none of it was used; "
+                                  "reply again, more briefly")]
     problems = []
     for call in turn.tool_calls:
         ref = tools.get(call.name)
@@ -57,8 +62,8 @@ def _repair_messages(
     if turn.tool_calls:
         out.append(_assistant_dict(turn))
         by_call = {p.call_id: p.message for p in problems}
-        for call in turn.tool_calls:
-            note = by_call.get(call.id, "not run because another call in this turn was invalid")
+        for call in turn.tool_calls:  # a problem of the whole turn (call_id None) is every call's
+            note = by_call.get(call.id) or by_call.get(None) or "not run because another call in this turn was invalid"
             out.append({"role": "tool", "tool_call_id": call.id, "name": call.name,
                         "content": f"error: {note}. Call again with corrected arguments."})
     else:

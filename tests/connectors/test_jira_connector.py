@@ -297,9 +297,8 @@ def test_assign_and_unassign(site, session):
         {"key": "OPS-1", "assignee": None}
 
 
+@pytest.mark.parametrize("site", ["cloud"], indirect=True)  # email privacy is a Cloud setting
 def test_cloud_user_with_hidden_email_is_found_by_search(site, session):
-    if not site.cloud:
-        pytest.skip("email privacy is a Cloud setting")
     site.add_user("priya@northwind.example", "Priya Shah", hide_email=True)
     site.add_issue("OPS", "A", reporter=DANA)
     call(session, "jira_assign", {"key": "OPS-1", "assignee": "priya@northwind.example"})

