@@ -75,6 +75,14 @@ class Settings(BaseSettings):
 
     # Approvals and reliability.
     approval_ttl_s: int = 24 * 3600
+    # Reminders (services/approvals/reminders.py); an organisation's policy may override each one
+    # (policy["reminders"] = {"after_s": ..., "before_expiry_s": ..., "summary_hour": ...}; 0 or
+    # null turns that one off). A pending approval nudges the people who may decide it once it has
+    # waited `after_s`, and again `before_expiry_s` before it expires; every approver gets one
+    # "waiting for you" summary a day, at `summary_hour` in their own time zone.
+    reminder_after_s: int = 4 * 3600
+    reminder_before_expiry_s: int = 2 * 3600
+    reminder_summary_hour: int = 9
     running_lease_s: int = 300
     executing_stale_s: int = 900
     # A verify that may tell later (a search index catching up, a 5xx) is asked again on this many

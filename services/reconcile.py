@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from services.agent.reconnect import is_paused
 from services.approvals.execute import MAX_ATTEMPTS, release, settle, verify
+from services.approvals.reminders import send_reminders
 from services.approvals.service import expire_pending
 from services.config import get_settings
 from services.jobs.dispatch import enqueue_advance, enqueue_execute
@@ -40,6 +41,8 @@ def reconcile(*, stale_s: int | None = None, executing_stale_s: int | None = Non
         _actions(session, report, stale, exec_stale)
         report.add("approvals_expired", expire_pending(session=session))
         session.commit()
+        for key, n in send_reminders(session=session).items():  # nudges and daily summaries, each once
+            report.add(key, n)
         _jobs(session, report, stale)
     if report.counts:
         log.info("reconcile: %s", report.counts)

@@ -1,14 +1,16 @@
-"""REST: jobs. `POST /api/jobs`, `GET /api/jobs`, `GET /api/jobs/{id}`, `POST /api/jobs/{id}/cancel`."""
+"""REST: jobs. `POST /api/jobs`, `GET /api/jobs`, `GET /api/jobs/{id}`, `POST /api/jobs/{id}/cancel`,
+`GET /api/jobs/{id}/export`, `POST /api/jobs/import`."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 from sqlmodel import col, select
 
 from services.api.access import jobs_page, visible_job
 from services.api.deps import ApiUser, DbDep
 from services.api.schemas import ActionPublic, EventPublic, JobCreate, JobDetail, JobPublic, MessagePublic, Page, page
+from services.approvals.transfer import export_job, import_job
 from services.jobs.service import cancel_job, create_job, job_actions, transcript
 from services.store.models import Event, JobStatus
 
@@ -49,5 +51,22 @@ def cancel(job_id: str, me: ApiUser, db: DbDep) -> JobPublic:
     """Cancel a job that has not finished; its pending actions are rejected."""
     visible_job(db, me, job_id)
     job = cancel_job(session=db, job_id=job_id, actor=me, reason=f"cancelled by {me.email}")
+    db.commit()
+    return JobPublic.of(job)
+
+
+@router.get("/{job_id}/export")
+def export(job_id: str, me: ApiUser, db: DbDep) -> dict[str, Any]:
+    """The job as one JSON document (transcript, plan, actions, timeline; never credentials), for
+    `POST /api/jobs/import` on another installation."""
+    return export_job(session=db, job=visible_job(db, me, job_id))
+
+
+@router.post("/import", status_code=201, response_model=JobPublic)
+def import_(document: Annotated[dict[str, Any], Body()], me: ApiUser, db: DbDep) -> JobPublic:
+    """Continue an exported job here, as mine: its open actions are validated against this
+    installation's tools and wait for a decision here. Refused (400) when it needs a tool this
+    organisation does not have."""
+    job = import_job(session=db, data=document, principal=me)
     db.commit()
     return JobPublic.of(job)

@@ -5,8 +5,8 @@ db.py         db upgrade|seed
 run.py        run (follows the job in the terminal: terminal.py)
 demo.py       demo (uses run)
 background.py worker, beat, reconcile
-jobs.py       jobs list|show
-approvals.py  approvals list|show|approve|reject
+jobs.py       jobs list|show|export|import
+approvals.py  approvals list|show|approve|edit|reject|feedback
 web.py        api, login-link, tokens
 slack.py      slack --socket
 connect.py    connect google|jira|slack|status|remove

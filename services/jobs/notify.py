@@ -33,8 +33,10 @@ NOTIFY = queues.NOTIFY  # routed to the maintenance queue: short tasks, consumed
 MARKED = "notify_marked"
 DUE = "notify_due"
 _HOOKED = "notify_hooked"
-# Events that may need a DM about an approval (posting it, or showing its decision).
-APPROVAL_KINDS = frozenset({"approval_requested", "decided", "approval_expired", "cancelled", "failed", "expired"})
+# Events that may need a DM about an approval (posting it, showing its decision, a reminder or the
+# daily summary of services/approvals/reminders.py, telling the requester it expired).
+APPROVAL_KINDS = frozenset({"approval_requested", "decided", "approval_expired", "cancelled", "failed", "expired",
+                            "approval_reminded", "approvals_summary"})
 _CACHE_MAX = 10_000
 _is_slack_cache: dict[str, bool] = {}
 

@@ -1,5 +1,5 @@
 """Block Kit for one approval: the action as it will happen (email, event, ticket, message),
-its risk flags, and Approve / Edit / Reject; after a decision, who decided and when, no buttons."""
+its risk flags, and Approve / Edit / Reject / Feedback; after a decision, who decided and when, no buttons."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ from services.agent.risk import describe
 from services.slackapp.blocks import chunks, clip, context, esc, section, short, when, who
 from services.store.models import Action, Job
 
-APPROVE, EDIT, REJECT = "wm_approve", "wm_edit", "wm_reject"
+APPROVE, EDIT, REJECT, FEEDBACK = "wm_approve", "wm_edit", "wm_reject", "wm_feedback"
 ACTIONS_BLOCK = "wm_approval"
 BODY_MAX = 2800
 # (slack id, name) of a principal id, for "decided by"
@@ -33,6 +33,20 @@ def parse_button_value(value: Any) -> tuple[str, str]:
     if not isinstance(action_id, str) or not isinstance(shown, str):
         raise ValueError("this button's value is not one Workmode made")
     return action_id, shown
+
+
+def decision_buttons(action: Action) -> list[dict]:
+    """Approve, Edit (a form, then approve), Reject (a reason) and Feedback (tell the agent what to
+    do instead; nothing runs), each carrying the action id and the hash of what is shown."""
+    value = button_value(action)
+    return [
+        {"type": "button", "action_id": APPROVE, "style": "primary", "value": value,
+         "text": {"type": "plain_text", "text": "Approve"}},
+        {"type": "button", "action_id": EDIT, "value": value, "text": {"type": "plain_text", "text": "Edit"}},
+        {"type": "button", "action_id": REJECT, "style": "danger", "value": value,
+         "text": {"type": "plain_text", "text": "Reject"}},
+        {"type": "button", "action_id": FEEDBACK, "value": value, "text": {"type": "plain_text", "text": "Feedback"}},
+    ]
 
 
 def _event_time(value: Any, tz: str) -> Optional[str]:
@@ -123,14 +137,7 @@ def approval_card(action: Action, job: Job, *, requester: str, requester_tz: str
             else f"Approval for {requester}'s job `{short(job.id)}`")
     blocks = [section(head), *preview_blocks(action, requester_tz), *risk_blocks(action)]
     if pending:
-        value = button_value(action)
-        blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK, "elements": [
-            {"type": "button", "action_id": APPROVE, "style": "primary", "value": value,
-             "text": {"type": "plain_text", "text": "Approve"}},
-            {"type": "button", "action_id": EDIT, "value": value, "text": {"type": "plain_text", "text": "Edit"}},
-            {"type": "button", "action_id": REJECT, "style": "danger", "value": value,
-             "text": {"type": "plain_text", "text": "Reject"}},
-        ]})
+        blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK, "elements": decision_buttons(action)})
         if action.expires_at:
             blocks.append(context(f"Expires {when(action.expires_at)} if nobody decides."))
         fallback = f"Approval needed: {clip(title, 200)}"

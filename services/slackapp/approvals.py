@@ -1,5 +1,5 @@
-"""Approve / Edit / Reject buttons. Approve decides at once; Edit and Reject open a modal
-(modals.py). Anyone else gets an ephemeral "not yours to decide" and nothing changes. The
+"""Approve / Edit / Reject / Feedback buttons. Approve decides at once; Edit, Reject and Feedback
+open a modal (modals.py). Anyone else gets an ephemeral "not yours to decide" and nothing changes. The
 messages themselves are edited by the notifier after the decision commits."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from services.jobs import notify
 from services.jobs.service import NotAllowed
 from services.policy import may_decide
 from services.slackapp import home, modals
-from services.slackapp.approval_blocks import APPROVE, EDIT, REJECT, parse_button_value
+from services.slackapp.approval_blocks import APPROVE, EDIT, FEEDBACK, REJECT, parse_button_value
 from services.slackapp.common import NOT_YOURS, BadPayload, actor, first_action, log, session, tell
 from services.slackapp.identity import UnknownSlackUser
 from services.store.models import Action, Job, Organisation
@@ -22,6 +22,7 @@ def register(app: App) -> None:
     app.action(APPROVE)(on_approve)
     app.action(EDIT)(on_open_modal)
     app.action(REJECT)(on_open_modal)
+    app.action(FEEDBACK)(on_open_modal)
 
 
 def _clicked(body: dict) -> tuple[str, str]:
@@ -75,7 +76,7 @@ def refresh(action_id: str) -> None:
 def on_open_modal(ack, body: dict, client, context) -> None:
     ack()
     user_id = context.get("user_id") or ""
-    editing = first_action(body).get("action_id") == EDIT if body.get("actions") else False
+    clicked = first_action(body).get("action_id") if body.get("actions") else None
     with session() as s:
         try:
             person = actor(s, client, context)
@@ -97,7 +98,12 @@ def on_open_modal(ack, body: dict, client, context) -> None:
             refresh(action.id)
             return
         meta = {"a": action.id, "h": shown, "home": from_home(body)}
-        view = modals.edit_view(action, org, meta) if editing else modals.reject_view(action, meta)
+        if clicked == EDIT:
+            view = modals.edit_view(action, org, meta)
+        elif clicked == FEEDBACK:
+            view = modals.feedback_view(action, meta)
+        else:
+            view = modals.reject_view(action, meta)
     try:
         client.views_open(trigger_id=body.get("trigger_id"), view=view)
     except SlackApiError as exc:

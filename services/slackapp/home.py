@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from services.approvals.service import list_pending
 from services.slackapp import blocks as b
-from services.slackapp.approval_blocks import APPROVE, EDIT, REJECT, button_value
+from services.slackapp.approval_blocks import decision_buttons
 from services.slackapp.common import actor, log, session
 from services.slackapp.identity import UnknownSlackUser
 from services.store.models import Job, Principal, Schedule
@@ -59,13 +59,7 @@ def view_blocks(s: Session, person: Principal) -> list[dict]:
         flags = f" · :warning: {len(action.risk_flags)} risk flag(s)" if action.risk_flags else ""
         out.append(b.section(f"*{b.esc(b.clip(title, 200))}*\n{b.who(requester.slack_user_id, requester.name)}'s job "
                              f"`{b.short(job.id)}` · expires {b.when(action.expires_at)}{flags}"))
-        value = button_value(action)
-        out.append({"type": "actions", "block_id": f"home:{action.id}", "elements": [
-            {"type": "button", "action_id": APPROVE, "style": "primary", "value": value,
-             "text": {"type": "plain_text", "text": "Approve"}},
-            {"type": "button", "action_id": EDIT, "value": value, "text": {"type": "plain_text", "text": "Edit"}},
-            {"type": "button", "action_id": REJECT, "style": "danger", "value": value,
-             "text": {"type": "plain_text", "text": "Reject"}}]})
+        out.append({"type": "actions", "block_id": f"home:{action.id}", "elements": decision_buttons(action)})
     if len(pending) > MAX_PENDING:
         out.append(b.context(f"…and {len(pending) - MAX_PENDING} more in the web approval queue."))
     out.append({"type": "divider"})

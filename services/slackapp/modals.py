@@ -1,5 +1,6 @@
-"""The Edit modal (a form built from the tool's argument schema) and the Reject modal (a
-reason). Submissions call decide(); what is wrong is shown next to the field in the modal."""
+"""The Edit modal (a form built from the tool's argument schema), the Reject modal (a reason)
+and the Feedback modal (what the agent should do instead). Submissions call decide(); what is
+wrong is shown next to the field in the modal."""
 from __future__ import annotations
 
 import json
@@ -19,13 +20,14 @@ from services.slackapp.identity import UnknownSlackUser
 from services.slackapp.schema_form import FIELD, field_blocks, read_fields
 from services.store.models import Action, Job, Organisation
 
-EDIT_SUBMIT, REJECT_SUBMIT = "wm_edit_submit", "wm_reject_submit"
-REASON = "reason"
+EDIT_SUBMIT, REJECT_SUBMIT, FEEDBACK_SUBMIT = "wm_edit_submit", "wm_reject_submit", "wm_feedback_submit"
+REASON, FEEDBACK = "reason", "feedback"
 
 
 def register(app: App) -> None:
     app.view(EDIT_SUBMIT)(on_edit_submit)
     app.view(REJECT_SUBMIT)(on_reject_submit)
+    app.view(FEEDBACK_SUBMIT)(on_feedback_submit)
 
 
 def _modal(callback: str, title: str, submit: str, blocks: list[dict], meta: dict) -> dict:
@@ -50,6 +52,15 @@ def reject_view(action: Action, meta: dict) -> dict:
               "element": {"type": "plain_text_input", "action_id": "v", "multiline": True, "max_length": 2000}}
     intro = section(f"Reject *{esc(clip((action.preview or {}).get('title') or action.tool, 300))}*? Nothing will run.")
     return _modal(REJECT_SUBMIT, "Reject", "Reject", [intro, reason], meta)
+
+
+def feedback_view(action: Action, meta: dict) -> dict:
+    text = {"type": "input", "block_id": FEEDBACK,
+            "label": {"type": "plain_text", "text": "What should the agent do instead?"},
+            "element": {"type": "plain_text_input", "action_id": "v", "multiline": True, "max_length": 2000}}
+    intro = section(f"Feedback on *{esc(clip((action.preview or {}).get('title') or action.tool, 300))}*. "
+                    "Nothing runs; the agent reads what you write and proposes again.")
+    return _modal(FEEDBACK_SUBMIT, "Feedback", "Send", [intro, text], meta)
 
 
 def _meta(view: dict) -> dict:
@@ -107,6 +118,19 @@ def on_reject_submit(ack, body: dict, view: dict, client, context) -> None:
         _decide(ack, s, client, context, meta, REASON, decision="reject", reason=reason)
 
 
+def on_feedback_submit(ack, body: dict, view: dict, client, context) -> None:
+    meta = _meta(view)
+    if not meta:
+        ack(response_action="errors", errors={FEEDBACK: "This form is broken; close it and click Feedback again."})
+        return
+    text = (((view.get("state") or {}).get("values") or {}).get(FEEDBACK, {}).get("v") or {}).get("value") or ""
+    if not text.strip():
+        ack(response_action="errors", errors={FEEDBACK: "Write the feedback: the agent reads it and tries again."})
+        return
+    with session() as s:
+        _decide(ack, s, client, context, meta, FEEDBACK, decision="respond", feedback=text)
+
+
 def _schema_errors(model, arguments: dict, values: dict, where: str) -> dict[str, str]:
     try:
         model.model_validate(arguments)
@@ -135,8 +159,9 @@ def _decide(ack, s, client, context, meta: dict, where: str, **choice: Any) -> N
     except Conflict as exc:
         s.rollback()
         action = get_action(session=s, action_id=meta["a"])
-        if (action.decided_by == person.id and action.status != "rejected" and choice["decision"] == "edit") \
-                or (action.decided_by == person.id and action.status == "rejected" and choice["decision"] == "reject"):
+        same = {"edit": action.status != "rejected", "reject": action.status == "rejected" and not action.feedback,
+                "respond": action.status == "rejected" and bool(action.feedback)}
+        if action.decided_by == person.id and same.get(choice["decision"], False):
             ack()  # the same person's same decision, delivered twice: done already
             return
         ack(response_action="errors", errors={where: f"Nothing changed: {exc}"})

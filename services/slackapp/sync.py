@@ -7,6 +7,9 @@
 - Its questions, posted in the thread (the person answers by replying there).
 - Approvals: posted in the thread, and DMed to the people in `dm_recipients`; when decided (in
   Slack, on the web or in the CLI) every copy is edited to say who decided, and the buttons go.
+- Nudges (`_nudges`): the reminders and daily summaries services/approvals/reminders.py records,
+  DMed to the people they name, and a word to the requester when an approval expired; each event
+  once (the highest event id sent is kept in the Slack state).
 Slack's 429 schedules a later run after Retry-After; nothing here sleeps.
 """
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime
 from typing import Any, Optional
 
 from slack_sdk import WebClient
@@ -34,6 +38,7 @@ from services.store.models import FINAL_JOB_STATUSES, Action, Event, Job, Organi
 
 log = logging.getLogger(__name__)
 BUSY_RETRY_S = 0.5
+NUDGES = ("approval_reminded", "approvals_summary", "approval_expired")
 MOVED = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_reply_to_message"}
 STEP_TEXT = {
     "tool_called": "read {tool}", "tool_failed": "{tool} failed; trying another way",
@@ -87,6 +92,7 @@ class Syncer:
                     self._post_card()
                 self._questions()
             self._approvals()
+            self._nudges()
             if self.job.source == "slack" and self.reply.get("ts"):
                 self._update_card()
         except SlackApiError as exc:
@@ -109,7 +115,7 @@ class Syncer:
         """Write our keys back; keep what others wrote meanwhile (e.g. answered message ts)."""
         reply_to.update(self.top)
         current = reply_to.setdefault(KEY, {})
-        for key in ("card", "approvals", "questions", "failures"):
+        for key in ("card", "approvals", "questions", "failures", "nudged"):
             if key in self.state:
                 current[key] = self.state[key]
             else:
@@ -210,6 +216,67 @@ class Syncer:
                 for channel, ts in entry["msgs"]:
                     self.client.chat_update(channel=channel, ts=ts, blocks=blocks, text=fallback)
                 entry["hash"] = digest
+
+    # ------------------------------------------------------------------ reminders, summaries, expiry
+    def _nudges(self) -> None:
+        after = int(self.state.get("nudged", 0))
+        for event in self.s.exec(select(Event).where(Event.job_id == self.job.id, col(Event.kind).in_(NUDGES),
+                                                     col(Event.id) > after).order_by(col(Event.id))).all():
+            if event.kind == "approval_reminded":
+                self._remind(event)
+            elif event.kind == "approvals_summary":
+                self._summary(event)
+            else:
+                self._tell_expired(event)
+            self.state["nudged"] = event.id  # sent: a later run starts after it
+
+    def _title(self, action: Action) -> str:
+        return b.esc(b.clip((action.preview or {}).get("title") or action.tool, 200))
+
+    def _remind(self, event: Event) -> None:
+        action = self.s.get(Action, event.action_id) if event.action_id else None
+        if action is None or action.status != "pending":
+            return  # decided since: nothing to nudge about
+        hours = max(1, round(int(event.data.get("waited_s") or 0) / 3600))
+        soon = event.data.get("interval") == "before_expiry"
+        text = (f":alarm_clock: Reminder: *{self._title(action)}* for {self.mention}'s job `{b.short(self.job.id)}` "
+                f"has waited {hours}h for a decision. "
+                + (f"It expires {b.when(action.expires_at)}: decide before then, or nothing runs."
+                   if soon else f"It expires {b.when(action.expires_at)}.")
+                + " Decide in the approval message, in App Home or on the web queue.")
+        for person in self.s.exec(select(Principal).where(col(Principal.id).in_(event.data.get("approvers") or []))):
+            slack_id = person.slack_user_id or self._lookup(person.email)
+            if slack_id:
+                self.client.chat_postMessage(channel=self._dm(slack_id), text=text)
+
+    def _summary(self, event: Event) -> None:
+        person = self.s.get(Principal, event.data.get("principal") or "")
+        slack_id = (person.slack_user_id or self._lookup(person.email)) if person else None
+        items = event.data.get("items") or []
+        pending = {a.id for a in self.s.exec(select(Action).where(
+            col(Action.id).in_([i.get("action_id") for i in items]), Action.status == "pending"))}
+        items = [i for i in items if i.get("action_id") in pending]
+        if not slack_id or not items:
+            return
+        lines = [f"• *{b.esc(b.clip(str(i.get('title') or i.get('tool')), 150))}* (job `{b.short(i['job_id'])}`), "
+                 f"waiting since {b.when(datetime.fromisoformat(i['since']))}" for i in items]
+        more = int(event.data.get("count") or 0) - len(items)
+        text = (f":inbox_tray: Waiting for you: {len(items)} approval{'s' if len(items) != 1 else ''}\n"
+                + "\n".join(lines) + (f"\n…and {more} more on the web queue." if more > 0 else ""))
+        self.client.chat_postMessage(channel=self._dm(slack_id), text=text)
+
+    def _tell_expired(self, event: Event) -> None:
+        action = self.s.get(Action, event.action_id) if event.action_id else None
+        if action is None:
+            return
+        text = (f":alarm_clock: {self.mention}, the approval for *{self._title(action)}* "
+                f"(job `{b.short(self.job.id)}`) expired without a decision: nothing ran, and the agent has been told.")
+        if self.job.source == "slack" and self.reply.get("ts"):
+            self.client.chat_postMessage(channel=self.reply["channel"], thread_ts=self.reply["ts"], text=text)
+            return
+        slack_id = self.requester.slack_user_id or self._lookup(self.requester.email)
+        if slack_id:
+            self.client.chat_postMessage(channel=self._dm(slack_id), text=text)
 
     def _dm_recipients(self) -> list[str]:
         """Who gets an approval as a DM: the requester when the job has no Slack thread; and the

@@ -1,5 +1,5 @@
 """Approvals in Slack: the card in the job's thread (and as DMs), Approve / Edit (modal) / Reject
-(modal) through the real bolt app, decisions made elsewhere shown in Slack, App Home."""
+(modal) / Feedback (modal) through the real bolt app, decisions made elsewhere shown in Slack, App Home."""
 from __future__ import annotations
 
 import json
@@ -76,7 +76,7 @@ def test_approve_runs_it_and_the_message_says_who_and_when(worker, slack):
     card = approval_in_thread(slack, job.id)
     shown = json.dumps(card.blocks)
     assert "dana@northwind.example" in shown and "Q3 review" in shown and "Tuesday 10:00?" in shown
-    assert set(_buttons(card)) == {"wm_approve", "wm_edit", "wm_reject"}
+    assert set(_buttons(card)) == {"wm_approve", "wm_edit", "wm_reject", "wm_feedback"}
     assert slack.send.click("wm_approve", _buttons(card)["wm_approve"], user="U0ALEX", message=card).status_code == 200
     wait_status(job.id, "completed")
     after = settled(slack, card, "Approved by <@U0ALEX>")
@@ -103,9 +103,9 @@ def test_double_clicks_decide_once(worker, slack):
 def test_a_non_approver_click_changes_nothing(worker, slack):
     job = start(slack, worker)
     card = approval_in_thread(slack, job.id)
-    for button in ("wm_approve", "wm_edit", "wm_reject"):
+    for button in ("wm_approve", "wm_edit", "wm_reject", "wm_feedback"):
         assert slack.send.click(button, _buttons(card)[button], user="U0PRIYA", message=card).status_code == 200
-    told = wait_until(lambda: len(ephemerals(slack, "U0PRIYA")) == 3 and ephemerals(slack, "U0PRIYA"), what="notices")
+    told = wait_until(lambda: len(ephemerals(slack, "U0PRIYA")) == 4 and ephemerals(slack, "U0PRIYA"), what="notices")
     assert all(t.startswith("Not yours to decide") for t in told)
     assert actions(job.id)[0].status == "pending" and "decided" not in kinds(job.id)
     assert slack.fake.calls("views.open") == []
@@ -152,6 +152,31 @@ def test_reject_asks_for_a_reason_that_reaches_the_agent(worker, slack):
     assert actions(job.id)[0].status == "rejected" and sent(actions(job.id)[0].id) == []
     assert "too early" in worker.requests[-1]["messages"][-1]["content"]
     assert "Reason: too early" in settled(slack, card, "Rejected by <@U0DANA>")
+
+
+def test_feedback_asks_what_to_do_instead_and_the_agent_reads_it(worker, slack):
+    job = start(slack, worker, "email Dana", "U0ALEX", text("Understood, I will ask about Wednesday instead."))
+    card = approval_in_thread(slack, job.id)
+    slack.send.click("wm_feedback", _buttons(card)["wm_feedback"], user="U0ALEX", message=card)
+    view = wait_until(lambda: slack.fake.calls("views.open"), what="the modal")[0].args["view"]
+    assert view["callback_id"] == "wm_feedback_submit"
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["feedback"]
+    empty = slack.send.submit(view, user="U0ALEX",
+                              values={"feedback": {"v": {"type": "plain_text_input", "value": "  "}}})
+    assert empty.status_code == 200 and "feedback" in empty.json()["errors"]
+    assert actions(job.id)[0].status == "pending"
+    ok = slack.send.submit(view, user="U0ALEX",
+                           values={"feedback": {"v": {"type": "plain_text_input", "value": "ask about Wednesday"}}})
+    assert ok.status_code == 200 and ok.text == ""  # the modal closes
+    again = slack.send.submit(view, user="U0ALEX",  # Slack's retry of the same submission
+                              values={"feedback": {"v": {"type": "plain_text_input", "value": "ask about Wednesday"}}})
+    assert again.status_code == 200 and again.text == ""
+    wait_status(job.id, "completed")
+    (action,) = actions(job.id)
+    assert action.status == "rejected" and action.feedback == "ask about Wednesday" and sent(action.id) == []
+    assert kinds(job.id).count("decided") == 1
+    assert "ask about Wednesday" in worker.requests[-1]["messages"][-1]["content"]
+    assert "ask about Wednesday" in settled(slack, card, "answered with feedback")
 
 
 def test_a_decision_made_elsewhere_updates_the_slack_message(worker, slack, workspace):

@@ -14,9 +14,10 @@ from sqlmodel import Session, select
 from services.api.access import approvals, visible_action
 from services.api.deps import DbDep, FormDep, WebUser, check_csrf
 from services.api.web.templating import flash, page
+from services.approvals.reminders import aware, reminders_of
 from services.approvals.service import decide
 from services.errors import NotFound, WorkmodeError
-from services.store.models import Principal
+from services.store.models import Principal, utcnow
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 RISKS = {"any": "any risk flag", "none": "no risk flags", "outside_recipient": "outside recipient",
@@ -33,8 +34,16 @@ def _people(db: Session, me: Principal) -> dict[str, Principal]:
 
 def _rows(db: Session, me: Principal, f: dict):
     rows = approvals(db, me, job_id=f["job"] or None, connector=f["connector"] or None, risk=f["risk"] or None)
-    fingerprint = hashlib.sha256("|".join(f"{a.id}:{a.args_hash}" for a, _ in rows).encode()).hexdigest()[:16]
-    return rows, fingerprint
+    reminded = reminders_of(db, [a.id for a, _ in rows])
+    fingerprint = hashlib.sha256("|".join(f"{a.id}:{a.args_hash}:{reminded.get(a.id, 0)}" for a, _ in rows)
+                                 .encode()).hexdigest()[:16]
+    return rows, fingerprint, reminded
+
+
+def _waiting(rows) -> dict[str, int]:
+    """Whole hours each approval has waited (shown with its reminders)."""
+    now = utcnow()
+    return {a.id: int((now - aware(a.created_at)).total_seconds() // 3600) for a, _ in rows}
 
 
 @router.get("/")
@@ -46,21 +55,23 @@ def home() -> Response:
 def queue(request: Request, me: WebUser, db: DbDep, job: Optional[str] = None, connector: Optional[str] = None,
           risk: Optional[str] = None) -> Response:
     f = _filters(job, connector, risk)
-    rows, fingerprint = _rows(db, me, f)
+    rows, fingerprint, reminded = _rows(db, me, f)
     everything = approvals(db, me)
     jobs = {j.id: j for _, j in everything}
     connectors = sorted({a.connector for a, _ in everything if a.connector})
     return page(request, "queue.html", {"rows": rows, "fingerprint": fingerprint, "filters": f, "jobs": jobs,
                                         "connectors": connectors, "risks": RISKS, "total": len(everything),
-                                        "people": _people(db, me)}, user=me)
+                                        "people": _people(db, me), "reminded": reminded,
+                                        "waited": _waiting(rows)}, user=me)
 
 
 @router.get("/queue/rows")
 def queue_rows(request: Request, me: WebUser, db: DbDep, job: Optional[str] = None, connector: Optional[str] = None,
                risk: Optional[str] = None) -> Response:
     f = _filters(job, connector, risk)
-    rows, fingerprint = _rows(db, me, f)
-    response = page(request, "_queue_rows.html", {"rows": rows, "people": _people(db, me)}, user=me)
+    rows, fingerprint, reminded = _rows(db, me, f)
+    response = page(request, "_queue_rows.html", {"rows": rows, "people": _people(db, me), "reminded": reminded,
+                                                  "waited": _waiting(rows)}, user=me)
     response.headers["X-Fingerprint"] = fingerprint
     response.headers["X-Count"] = str(len(rows))
     return response
