@@ -136,8 +136,12 @@ def _ttl(session: Session, org: Organisation, value: Any) -> int:
 
 
 def _reminders(session: Session, org: Organisation, value: Any) -> dict[str, Any]:
+    """policy["reminders"] as services/approvals/reminders.py reads it: `after_s` and
+    `before_expiry_s` (seconds; 0 turns that reminder off) and `summary_hour` (0-23 in each
+    approver's zone; null: no daily summary). A key given as null goes back to the installation's
+    default (WORKMODE_REMINDER_*)."""
     if not isinstance(value, dict):
-        raise Invalid("reminders: {\"after_s\": 7200, \"before_expiry_s\": 3600, \"daily_summary\": true}",
+        raise Invalid("reminders: {\"after_s\": 7200, \"before_expiry_s\": 3600, \"summary_hour\": 9}",
                       "reminders")
     current = dict((org.policy or {}).get("reminders") or {})
     for key, v in value.items():
@@ -145,14 +149,17 @@ def _reminders(session: Session, org: Organisation, value: Any) -> dict[str, Any
             lo, hi = REMINDER_KEYS[key]
             if v is None:
                 current.pop(key, None)
+            elif v == 0 and not isinstance(v, bool):
+                current[key] = 0  # this reminder is off
             else:
                 current[key] = _seconds(v, "reminders", lo, hi)
-        elif key in ("enabled", "daily_summary"):
-            if not isinstance(v, bool):
-                raise Invalid(f"reminders: {key} is true or false", "reminders")
+        elif key == "summary_hour":
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 23):
+                raise Invalid("reminders: summary_hour is an hour from 0 to 23, or null for no daily summary",
+                              "reminders")
             current[key] = v
         else:
-            raise Invalid(f"reminders: {key!r} is not a setting (after_s, before_expiry_s, daily_summary, enabled)",
+            raise Invalid(f"reminders: {key!r} is not a setting (after_s, before_expiry_s, summary_hour)",
                           "reminders")
     return current
 

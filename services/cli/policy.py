@@ -50,13 +50,14 @@ def _on_off(value: Optional[str]) -> Optional[bool]:
 @click.option("--approval-ttl", default=None, help="How long approvals wait: 90m, 24h, 2d.")
 @click.option("--remind-after", default=None, help="First reminder after: 2h.")
 @click.option("--remind-before-expiry", default=None, help="Last reminder this long before expiry: 1h.")
-@click.option("--daily-summary", type=click.Choice(["on", "off"]), default=None)
+@click.option("--summary-hour", default=None,
+              help="Daily 'waiting for you' summary at this hour (0-23, each approver's zone), or off.")
 @click.option("--reasoning-effort", type=click.Choice(["none", "high"]), default=None)
 @click.option("--jit", type=click.Choice(["on", "off"]), default=None, help="Just-in-time OIDC sign-in.")
 def set_(org_name: str, approvers: Optional[str], auto_approve: Optional[str], connectors: tuple[str, ...],
          allow_domains: tuple[str, ...], clear_allowed_domains: bool, egress_mode: Optional[str],
          approval_ttl: Optional[str], remind_after: Optional[str], remind_before_expiry: Optional[str],
-         daily_summary: Optional[str], reasoning_effort: Optional[str], jit: Optional[str]) -> None:
+         summary_hour: Optional[str], reasoning_effort: Optional[str], jit: Optional[str]) -> None:
     """Change some of the policy; what is not named stays as it is."""
     from services.admin.people import org_by_name
     from services.admin.settings import parse_duration, update_policy
@@ -90,8 +91,10 @@ def set_(org_name: str, approvers: Optional[str], auto_approve: Optional[str], c
                 reminders["after_s"] = parse_duration(remind_after, "remind_after")
             if remind_before_expiry is not None:
                 reminders["before_expiry_s"] = parse_duration(remind_before_expiry, "remind_before_expiry")
-            if daily_summary is not None:
-                reminders["daily_summary"] = daily_summary == "on"
+            if summary_hour is not None:
+                if summary_hour != "off" and not summary_hour.isdigit():
+                    fail("--summary-hour: an hour from 0 to 23, or off")
+                reminders["summary_hour"] = None if summary_hour == "off" else int(summary_hour)
             if reminders:
                 changes["reminders"] = reminders
             if reasoning_effort is not None:

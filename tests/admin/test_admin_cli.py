@@ -48,13 +48,13 @@ def test_org_users_policy_and_audit_export(wm):
     shown = json.loads(wm("policy", "set", "--org", "Acme", "--approvers", "ann@acme.example,bob@acme.example",
                           "--auto-approve", "calendar_create_event", "--connector", "mail=gmail",
                           "--allow-domain", "partner.example", "--egress-mode", "block", "--approval-ttl", "2h",
-                          "--remind-after", "30m", "--remind-before-expiry", "1h", "--daily-summary", "on",
+                          "--remind-after", "30m", "--remind-before-expiry", "1h", "--summary-hour", "8",
                           "--reasoning-effort", "none", "--jit", "on").stdout)
     assert shown["approvers"] == ["ann@acme.example", "bob@acme.example"]
     assert shown["connectors"]["mail"] == "gmail" and shown["egress"] == {"allowed_domains": ["partner.example"],
                                                                           "mode": "block"}
     assert shown["approval_ttl_s"] == 7200 and shown["reminders"] == {"after_s": 1800, "before_expiry_s": 3600,
-                                                                      "daily_summary": True}
+                                                                      "summary_hour": 8}
     assert shown["reasoning_effort"] == "none" and shown["jit_sign_in"] is True
     assert json.loads(wm("policy", "show", "--org", "Acme").stdout) == shown
     refused = wm("policy", "set", "--org", "Acme", "--auto-approve", "gmail_search", ok=False)

@@ -133,7 +133,7 @@ def _policy_form(form: Any) -> dict[str, Any]:
         "egress": {"allowed_domains": words("allowed_domains"), "mode": str(form.get("egress_mode") or "flag")},
         "approval_ttl_s": seconds("approval_ttl"),
         "reminders": {"after_s": seconds("remind_after"), "before_expiry_s": seconds("remind_before_expiry"),
-                      "daily_summary": form.get("daily_summary") == "on"},
+                      "summary_hour": _hour(form.get("summary_hour"))},
         "reasoning_effort": str(form.get("reasoning_effort") or "") or None,
         "jit_sign_in": form.get("jit_sign_in") == "on",
     }
@@ -160,3 +160,16 @@ def audit_page(request: Request, me: WebUser, db: DbDep, since: str = "", until:
     return page(request, "admin_audit.html", {
         "rows": rows, "filters": {"since": since, "until": until, "kind": kind, "actor": actor, "job_id": job_id},
         "offset": max(0, offset), "page_size": AUDIT_PAGE}, user=me)
+
+
+def _hour(value: Any) -> Optional[int]:
+    """The daily summary's hour from the form: blank is no summary; anything else is checked by
+    the policy (0-23)."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise Invalid("reminders: summary_hour is an hour from 0 to 23, or empty for no daily summary",
+                      "reminders") from None
