@@ -110,7 +110,7 @@ def test_a_broken_batch_is_retried_in_halves(triage):
 
 
 def test_proposals_go_through_the_gate(triage):
-    p, org = alex()
+    _p, org = alex()
     with Session(get_engine()) as s:
         o = s.get_one(Organisation, org.id)
         o.policy = {**o.policy, "triage": {"auto_low_risk": True}}
