@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from connectors.base import ToolError
+from services.agent.runner import default_client
 from services.agent.toolbox import ToolRef, job_tools
 from services.config import get_settings
 from services.credentials.access import tool_context
@@ -100,7 +101,7 @@ def execute_run(run_id: str, client: Optional[ModelClient] = None) -> TriageRun:
         if not _claim(session, run_id):
             return session.get_one(TriageRun, run_id, populate_existing=True)
         try:
-            _execute(session, run, client or ModelClient())
+            _execute(session, run, client or default_client())
         except Exception as exc:  # the run fails visibly; its cursor did not move, so nothing is lost
             log.exception("triage run %s failed", run_id)
             session.rollback()
@@ -119,9 +120,8 @@ def _execute(session: Session, run: TriageRun, client: ModelClient) -> None:
     cursor = None if run.dry_run else last_cursor(session, principal.id)
     ctx = tool_context(session, principal_id=principal.id, principal_email=principal.email, org_id=org.id,
                        time_zone=principal.time_zone or "UTC")
-    got: Fetched = fetch(ctx, org, cursor, days=days if run.dry_run else None)
-    if run.dry_run and days is None:  # a dry run without --days: the window a first run would read
-        got = fetch(ctx, org, None, days=s.triage_initial_days)
+    # A dry run looks at past mail: --days, or the window a first run would read.
+    got: Fetched = fetch(ctx, org, cursor, days=(days or s.triage_initial_days) if run.dry_run else None)
     seen = set() if run.dry_run else already_triaged(session, principal.id, [m.message_id for m in got.mails])
     mails = [m for m in got.mails if m.message_id not in seen]
     rules = rulebook.active_rules(session, principal.id)

@@ -7,10 +7,11 @@ from sqlmodel import Session, select
 
 from connectors.sandbox.fixture_triage import LABELLED
 from connectors.sandbox.models import SandboxMailMessage
+from services import queues
 from services.approvals.service import decide
-from services.model.client import ModelClient
+from services.broker import send_task
 from services.store.db import get_engine
-from services.store.models import Action, ActionStatus, Job, Organisation, TriageItem
+from services.store.models import Action, ActionStatus, Job, Organisation, TriageItem, TriageRun
 from services.triage.run import execute_run, start_run
 from tests.fakes.model_server import dynamic
 from tests.support.jobs import wait_status, wait_until
@@ -34,10 +35,20 @@ def test_low_risk_runs_by_policy_and_the_job_completes_after_the_decisions(worke
             s.add(m)
         s.commit()
     with Session(get_engine(), expire_on_commit=False) as s:
-        r = start_run(s, p)
+        r = start_run(s, p, trigger="schedule")
         s.commit()
-    done = execute_run(r.id, ModelClient())
+    send_task(queues.TRIAGE_RUN, [r.id])  # the task, on the real (embedded) worker
+
+    def finished_run() -> TriageRun | None:
+        with Session(get_engine()) as s:
+            got = s.get_one(TriageRun, r.id)
+            return got if got.status in ("done", "failed") else None
+
+    done = wait_until(finished_run)
     assert done.status == "done", done.error
+    assert execute_run(r.id).status == "done"  # a second delivery finds the run claimed: nothing twice
+    with Session(get_engine()) as s:
+        assert len(s.exec(select(TriageItem)).all()) == 3
     asked = len(worker.requests)
     with Session(get_engine()) as s:
         job = s.exec(select(Job).where(Job.kind == "triage")).one()
