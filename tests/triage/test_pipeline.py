@@ -202,3 +202,18 @@ def test_rules_fire_and_show(triage):
         assert v2.version == 2 and [r.id for r in rulebook.active_rules(s, p.id)] == [post.id, v2.id]
     assert json.dumps(r.counts)  # counts stay JSON
     assert utcnow()
+
+
+def test_a_failed_run_loses_nothing(triage):
+    from tests.fakes.model_server import error
+
+    ids = seed(LABELLED[:4])
+    triage.set_default(error(400))  # the model server refuses the request
+    failed = run()
+    assert failed.status == "failed" and "400" in failed.error
+    assert failed.cursor_to is None and items() == []
+    with Session(get_engine()) as s:
+        assert s.exec(select(Job)).all() == [] and s.exec(select(Action)).all() == []
+    triage.set_default(dynamic(classifier()))
+    again = run()
+    assert again.status == "done" and set(ids) <= {i.message_id for i in items()}
