@@ -236,7 +236,8 @@ def _finish_real(session: Session, run: TriageRun, org: Organisation, principal:
     planned: list[tuple[Decided, list[tuple[str, str, dict[str, Any]]], list[str]]] = []
     if decided:
         job = create_job(session=session, principal=principal, source="triage", kind="triage",
-                         prompt=f"Inbox triage: {len(decided)} new email(s) (triage run {run.id}).")
+                         prompt=f"Inbox triage: {len(decided)} new email(s) (triage run {run.id}).",
+                         deadline_s=get_settings().approval_ttl_s)  # proposals wait as long as approvals do
         bump(session, job, status=JobStatus.running, lease_until=utcnow())  # this run owns it until it commits
         reads = _reads(session, job, decided)
         for d in decided:

@@ -124,6 +124,7 @@ def test_proposals_go_through_the_gate(triage):
     with Session(get_engine()) as s:
         job = s.exec(select(Job).where(Job.kind == "triage")).one()
         assert job.source == "triage" and job.status == "waiting"
+        assert (job.deadline - job.created_at).total_seconds() >= 24 * 3600 - 5  # waits as long as approvals
         acts = {a.id: a for a in s.exec(select(Action).where(Action.job_id == job.id))}
         rows = {i.message_id: i for i in s.exec(select(TriageItem))}
     for n, mid in enumerate(ids):
