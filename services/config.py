@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.secret_key import DEV_SECRET, weak_secret_key_reason
@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     tool_result_max_chars: int = 4000
     plan_first: bool = True  # the first model turn must call update_plan
     step_slice_s: float = 30.0
+
+    # Inbox triage (services/triage/): emails per classification request, the mail one run reads
+    # at most, the window an expired cursor re-reads (and a first run's baseline), the Jira project
+    # a bug report's ticket goes to and the Slack channel a forward goes to, unless a rule names one.
+    triage_batch_size: int = Field(10, ge=1, le=50)
+    triage_max_messages: int = Field(200, ge=1, le=2000)
+    triage_resync_days: int = Field(7, ge=1, le=60)
+    triage_initial_days: int = Field(1, ge=1, le=60)
+    triage_body_chars: int = Field(1200, ge=100, le=20_000)  # of each email's text the model reads
+    triage_jira_project: str = "OPS"
+    triage_slack_channel: str = "#general"
 
     # Approvals and reliability.
     approval_ttl_s: int = 24 * 3600

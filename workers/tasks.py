@@ -24,3 +24,10 @@ def reconcile() -> dict:
     from services.reconcile import reconcile as run
 
     return run()
+
+
+@celery_app.task(name=queues.TRIAGE_RUN)
+def triage_run(triage_run_id: str) -> str:
+    from services.triage.run import execute_run
+
+    return execute_run(triage_run_id).status

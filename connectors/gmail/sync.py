@@ -84,6 +84,35 @@ def _history(g: GoogleSession, cursor: str, max_messages: int) -> tuple[str, lis
     return latest, list(found.values()), False
 
 
+def read_since(ctx: ToolContext, cursor: Optional[str], *, resync_days: int = 7, initial_days: int = 1,
+               max_messages: int = 200) -> SyncResult:
+    """New inbox messages since `cursor` (a Gmail history id; None: a first run) and the cursor to
+    store after them. Stores nothing: the caller keeps the cursor, forward only."""
+    g = GoogleSession(ctx)
+    if not cursor:
+        start, messages, truncated = _window(g, initial_days, max_messages)
+        return SyncResult(start, "initial", messages, truncated=truncated,
+                          note=f"first run: took the inbox of the last {initial_days} day(s) as a baseline")
+    try:
+        new, messages, more = _history(g, cursor, max_messages)
+    except NotFound:
+        start, messages, truncated = _window(g, resync_days, max_messages)
+        note = (f"the stored history cursor {cursor} has expired at Gmail; re-read the inbox of the last "
+                f"{resync_days} days instead ({len(messages)} messages"
+                + (f", only the newest {max_messages} kept" if truncated else "") + "). Mail older than that "
+                "which arrived while the cursor was stale was not triaged.")
+        return SyncResult(start, "resync", messages, resynced=True, truncated=truncated, note=note)
+    return SyncResult(new, "incremental", messages, more=more,
+                      note="more new mail than one run takes; the next run continues" if more else None)
+
+
+def read_window(ctx: ToolContext, days: int, max_messages: int = 200) -> SyncResult:
+    """The inbox of the last `days` days (a dry run over past mail); the cursor is the history id
+    taken first."""
+    start, messages, truncated = _window(GoogleSession(ctx), days, max_messages)
+    return SyncResult(start, "initial", messages, truncated=truncated)
+
+
 def sync_inbox(ctx: ToolContext, schedule_id: str, *, resync_days: int = 7, initial_days: int = 1,
                max_messages: int = 200) -> SyncResult:
     """New inbox messages since the schedule's cursor, and the cursor moved forward (flushed in
@@ -92,21 +121,7 @@ def sync_inbox(ctx: ToolContext, schedule_id: str, *, resync_days: int = 7, init
     schedule = session.get(Schedule, schedule_id, with_for_update=True)
     if schedule is None:
         raise ToolError(f"no schedule {schedule_id}")
-    g = GoogleSession(ctx)
-    old = schedule.cursor
-    if not old:
-        start, messages, truncated = _window(g, initial_days, max_messages)
-        return SyncResult(advance_cursor(session, schedule, start), "initial", messages, truncated=truncated,
-                          note=f"first run: took the inbox of the last {initial_days} day(s) as a baseline")
-    try:
-        new, messages, more = _history(g, old, max_messages)
-    except NotFound:
-        start, messages, truncated = _window(g, resync_days, max_messages)
-        note = (f"the stored history cursor {old} has expired at Gmail; re-read the inbox of the last "
-                f"{resync_days} days instead ({len(messages)} messages"
-                + (f", only the newest {max_messages} kept" if truncated else "") + "). Mail older than that "
-                "which arrived while the cursor was stale was not triaged.")
-        return SyncResult(advance_cursor(session, schedule, start), "resync", messages, resynced=True,
-                          truncated=truncated, note=note)
-    return SyncResult(advance_cursor(session, schedule, new), "incremental", messages, more=more,
-                      note="more new mail than one run takes; the next run continues" if more else None)
+    result = read_since(ctx, schedule.cursor, resync_days=resync_days, initial_days=initial_days,
+                        max_messages=max_messages)
+    result.cursor = advance_cursor(session, schedule, result.cursor)
+    return result

@@ -109,6 +109,11 @@ def step(session: Session, job: Job, client: ModelClient, cache: dict[str, list[
     tools = job_tools(org)
     history = cache.pop("history", None) or transcript(session=session, job_id=job.id)
     pending = unanswered_in(history)  # what unanswered_calls() says, without two more queries
+    if not pending and job.kind == "triage":
+        # A triage job's proposals come from the triage run (services/triage), never from the
+        # model: once every one has its result, the job is done.
+        finish(session, job, JobStatus.completed, result=_settled(history))
+        return JobStatus.completed.value
     if not pending:
         try:
             msg, usage = model_turn(session, job, history, tools, client)
@@ -160,6 +165,11 @@ def step(session: Session, job: Job, client: ModelClient, cache: dict[str, list[
         return "waiting"
     bump(session, job, lease_until=_lease(), **counted)
     return "continue"
+
+
+def _settled(history: list[Message]) -> str:
+    results = [m for m in history if m.role == "tool" and m.name != "gmail_read_thread"]
+    return f"Triage proposals settled: {len(results)} result(s)."
 
 
 def _lease() -> datetime:
