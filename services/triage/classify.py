@@ -6,6 +6,7 @@ as untrusted, as everywhere else (services/agent/prompt.fence)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
@@ -110,10 +111,13 @@ def response_format(ids: list[str], categories: list[str]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": "triage_batch", "strict": True, "schema": schema}}
 
 
-def system_prompt(categories: dict[str, str], rules: list[str]) -> str:
+def system_prompt(categories: dict[str, str], rules: list[str], learned: Sequence[str] = ()) -> str:
     cats = "\n".join(f"- {name}: {why}" for name, why in categories.items())
     own = "\n".join(f"- {r}" for r in rules) if rules else "- (none)"
-    return f"{SYSTEM}\n\nCategories:\n{cats}\n\nThe person's rules:\n{own}"
+    prompt = f"{SYSTEM}\n\nCategories:\n{cats}\n\nThe person's rules:\n{own}"
+    if learned:  # what the person decided on earlier suggestions (services.triage_memory.examples)
+        prompt += "\n\nWhat the person decided before (suggest accordingly):\n" + "\n".join(f"- {t}" for t in learned)
+    return prompt
 
 
 def email_block(ref: str, mail: Mail, body_chars: int) -> str:
@@ -128,10 +132,10 @@ def email_block(ref: str, mail: Mail, body_chars: int) -> str:
 
 
 def build_request(mails: list[Mail], categories: dict[str, str], rules: list[str],
-                  body_chars: int) -> tuple[list[dict[str, Any]], list[str]]:
+                  body_chars: int, learned: Sequence[str] = ()) -> tuple[list[dict[str, Any]], list[str]]:
     refs = [f"m{i + 1}" for i in range(len(mails))]
     blocks = "\n\n".join(email_block(r, m, body_chars) for r, m in zip(refs, mails, strict=True))
-    messages = [{"role": "system", "content": system_prompt(categories, rules)},
+    messages = [{"role": "system", "content": system_prompt(categories, rules, learned)},
                 {"role": "user", "content": f"Classify these {len(mails)} email(s):\n\n{blocks}"}]
     return messages, refs
 
@@ -158,9 +162,9 @@ def parse_answer(content: str, refs: list[str], categories: dict[str, str]) -> d
 
 
 def _ask(client: ModelClient, mails: list[Mail], categories: dict[str, str], rules: list[str],
-         stats: Stats) -> list[Classified]:
+         stats: Stats, learned: Sequence[str]) -> list[Classified]:
     s = get_settings()
-    messages, refs = build_request(mails, categories, rules, s.triage_body_chars)
+    messages, refs = build_request(mails, categories, rules, s.triage_body_chars, learned)
     turn = client.complete(messages, [], reasoning_effort=s.default_reasoning_effort,
                            response_format=response_format(refs, list(categories)))
     stats.requests += 1
@@ -177,22 +181,23 @@ def _ask(client: ModelClient, mails: list[Mail], categories: dict[str, str], rul
 
 
 def _classify(client: ModelClient, mails: list[Mail], categories: dict[str, str], rules: list[str],
-              stats: Stats) -> list[Classified]:
+              stats: Stats, learned: Sequence[str]) -> list[Classified]:
     try:
-        return _ask(client, mails, categories, rules, stats)
+        return _ask(client, mails, categories, rules, stats, learned)
     except BrokenAnswer as exc:
         if len(mails) == 1:
             return [Classified(mails[0], None, f"unclassified: the model's answer was broken ({exc})")]
         half = len(mails) // 2
-        return (_classify(client, mails[:half], categories, rules, stats)
-                + _classify(client, mails[half:], categories, rules, stats))
+        return (_classify(client, mails[:half], categories, rules, stats, learned)
+                + _classify(client, mails[half:], categories, rules, stats, learned))
 
 
 def classify(client: ModelClient, mails: list[Mail], *, categories: dict[str, str], rules: list[str],
-             batch_size: int, stats: Stats) -> list[Classified]:
-    """Every email classified (or marked unclassified with the reason), in the order given. Model
-    errors (unavailable, rejected) propagate: the run fails and its mail is read again next time."""
+             batch_size: int, stats: Stats, learned: Sequence[str] = ()) -> list[Classified]:
+    """Every email classified (or marked unclassified with the reason), in the order given.
+    `learned`: what the person decided on earlier suggestions, one sentence each. Model errors
+    (unavailable, rejected) propagate: the run fails and its mail is read again next time."""
     out: list[Classified] = []
     for i in range(0, len(mails), batch_size):
-        out.extend(_classify(client, mails[i:i + batch_size], categories, rules, stats))
+        out.extend(_classify(client, mails[i:i + batch_size], categories, rules, stats, learned))
     return out

@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from connectors.base import ToolError
+from services import triage_memory
 from services.agent.runner import default_client
 from services.agent.toolbox import ToolRef, job_tools
 from services.config import get_settings
@@ -125,6 +126,7 @@ def _execute(session: Session, run: TriageRun, client: ModelClient) -> None:
     seen = set() if run.dry_run else already_triaged(session, principal.id, [m.message_id for m in got.mails])
     mails = [m for m in got.mails if m.message_id not in seen]
     rules = rulebook.active_rules(session, principal.id)
+    learned = [e["text"] for e in triage_memory.examples(session, principal.id)]
     session.commit()  # no transaction stays open while the model thinks
 
     pre = [r for r in rules if rulebook.is_prefilter(r)]
@@ -134,7 +136,7 @@ def _execute(session: Session, run: TriageRun, client: ModelClient) -> None:
     cats = categories_for(org)
     classified = {c.mail.message_id: c for c in classify(client, to_model, categories=cats,
                                                          rules=[r.text for r in rules], batch_size=s.triage_batch_size,
-                                                         stats=stats)}
+                                                         stats=stats, learned=learned)}
     decided: list[Decided] = []
     for m in mails:
         item = classified.get(m.message_id) or Classified(m)
