@@ -25,7 +25,7 @@ from services.cli.common import fail
               help="Write the JSON report here.")
 @click.option("--list", "list_only", is_flag=True, help="List the tasks and exit.")
 @click.pass_context
-def eval(ctx: click.Context, suite: str, task_ids: tuple[str, ...], runs: int, model_url: str | None,  # noqa: A001  (the command's name)
+def eval(ctx: click.Context, suite: str, task_ids: tuple[str, ...], runs: int, model_url: str | None,
          model_name: str | None, tool_mode: str | None, task_timeout: float, out_path: Path | None,
          list_only: bool) -> None:
     """Does the agent get the work done? Runs each task as a real job on a fresh sandbox, with a scripted

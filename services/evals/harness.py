@@ -150,6 +150,8 @@ class Harness:
                         except WorkmodeError:  # the job moved on (ended, decided elsewhere): look again
                             s.rollback()
                 time.sleep(POLL_S)
+            if timed_out:
+                _drain(self.cfg.task_timeout_s)
         wall = time.monotonic() - t0
         with Session(get_engine(), expire_on_commit=False) as s:
             org = s.get_one(type(org), org.id)
@@ -157,6 +159,16 @@ class Harness:
             end = capture(s, org, s.get_one(Job, job_id))
             failures = check(task, end, look)
         return result(task, n, end, failures, wall, timed_out)
+
+
+def _drain(limit_s: float) -> None:
+    """After a cancel, let the worker finish the step in hand (a model request may still be out) so
+    it stops cleanly; the step finds the job cancelled and writes nothing."""
+    from celery.worker import state
+
+    deadline = time.monotonic() + limit_s
+    while state.active_requests and time.monotonic() < deadline:
+        time.sleep(POLL_S)
 
 
 def result(task: Task, n: int, end: EndState, failures: list[str], wall_s: float, timed_out: bool) -> dict[str, Any]:

@@ -232,7 +232,8 @@ WORK: list[Task] = [
          "Create a ticket in OPS to track the Q3 review prep Dana asked for by email, and tell her the ticket key "
          "in our Slack DM.",
          golden=lambda look: Solution([("jira_create_issue", {"project": "OPS", "summary": "Q3 review prep"}),
-                                       ("slack_dm", {"user": DANA, "text": f"Tracking it in {look.next_issue_key()}."})],
+                                       ("slack_dm", {"user": DANA,
+                                                     "text": f"Tracking it in {look.next_issue_key()}."})],
                                       "Created and told Dana."),
          expects=[x.new_issue(summary=[("Q3",)]), x.dm(DANA, "U0DANA", text=[("{next_key}",)])]),
     Task("sso-comment-and-thread", "work", "cross",

@@ -171,9 +171,10 @@ def unapproved_side_effects(session: Session, org: Organisation) -> int:
         Job.org_id == org.id, Action.decided_via == "person",
         col(Action.status).in_(["approved", "executing", "succeeded", "failed", "in_doubt"]))).all())
     marks: set[str] = set(effects(session, org))
-    for table in (SandboxMailThread, SandboxMailMessage, SandboxEvent, SandboxIssue, SandboxComment,
-                  SandboxChatMessage):
-        marks |= {a for a in session.exec(select(table.action_id).where(  # type: ignore[call-overload]  (every table has action_id)
+    tables: tuple[Any, ...] = (SandboxMailThread, SandboxMailMessage, SandboxEvent, SandboxIssue, SandboxComment,
+                               SandboxChatMessage)
+    for table in tables:
+        marks |= {a for a in session.exec(select(table.action_id).where(
             table.org_id == org.id, col(table.action_id).is_not(None))).all() if a}
     return len(marks - approved)
 
