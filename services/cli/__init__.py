@@ -15,6 +15,7 @@ org.py        org create|list
 users.py      users add|list|show|role|deactivate
 policy.py     policy show|set
 audit.py      audit export
+eval.py       eval [--suite …] | eval --list | eval compare A B
 model.py      model serve|presets|check
 
 The subcommand modules import `services.cli.common` (demo also `services.cli.run`), never this package.
@@ -42,6 +43,7 @@ from services.cli import (
     users,
     web,
 )
+from services.cli import eval as eval_cmd
 from services.cli.common import fail
 from services.config import SettingsInvalid
 
@@ -61,5 +63,5 @@ def main() -> None:
 
 for _command in (db.db, run.run, demo.demo, background.worker, background.beat, background.reconcile, jobs.jobs,
                  approvals.approvals, model.model, web.api, web.login_link, web.tokens, slack.slack, connect.connect,
-                 triage.triage, org.org, users.users, policy.policy, audit.audit):
+                 triage.triage, org.org, users.users, policy.policy, audit.audit, eval_cmd.eval):
     main.add_command(_command)
