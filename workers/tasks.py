@@ -24,3 +24,10 @@ def reconcile() -> dict:
     from services.reconcile import reconcile as run
 
     return run()
+
+
+@celery_app.task(name=queues.SCHEDULES_TICK)
+def schedules_tick() -> list[str]:
+    from services.schedules.tick import tick
+
+    return [run.run_id for run in tick()]

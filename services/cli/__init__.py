@@ -11,6 +11,7 @@ web.py        api, login-link, tokens
 slack.py      slack --socket
 connect.py    connect google|jira|slack|status|remove
 triage.py     triage run|memory
+schedules.py  schedules add|list|pause|resume|remove|run-now|tick
 model.py      model serve|presets
 
 The subcommand modules import `services.cli.common` (demo also `services.cli.run`), never this package.
@@ -21,7 +22,7 @@ from typing import Any
 
 import click
 
-from services.cli import approvals, background, connect, db, demo, jobs, model, run, slack, triage, web
+from services.cli import approvals, background, connect, db, demo, jobs, model, run, schedules, slack, triage, web
 from services.cli.common import fail
 from services.config import SettingsInvalid
 
@@ -41,5 +42,5 @@ def main() -> None:
 
 for _command in (db.db, run.run, demo.demo, background.worker, background.beat, background.reconcile, jobs.jobs,
                  approvals.approvals, model.model, web.api, web.login_link, web.tokens, slack.slack, connect.connect,
-                 triage.triage):
+                 triage.triage, schedules.schedules):
     main.add_command(_command)
