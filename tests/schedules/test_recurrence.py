@@ -68,6 +68,7 @@ def test_bad_when_is_refused_clearly(when):
 
 
 def test_readable_forms():
-    assert parse_when("Every Mon, Wed and Fri at 9.15").rule == "FREQ=WEEKLY;BYDAY=MO,WE,FR;BYHOUR=9;BYMINUTE=15;BYSECOND=0"
+    assert parse_when("Every Mon, Wed and Fri at 9.15").rule == \
+        "FREQ=WEEKLY;BYDAY=MO,WE,FR;BYHOUR=9;BYMINUTE=15;BYSECOND=0"
     assert parse_when("mondays 09:00").rule == parse_when("every Monday 09:00").rule
     assert parse_when("weekends 10:00").rule.startswith("FREQ=WEEKLY;BYDAY=SA,SU;")
