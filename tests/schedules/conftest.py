@@ -1,6 +1,8 @@
 """Fixtures for the schedules tests: the tasks sent (by name), and the CLI through click's runner."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from celery.signals import before_task_publish
 from click.testing import CliRunner
@@ -18,6 +20,19 @@ def sent():
     before_task_publish.connect(record, weak=False)
     yield tasks
     before_task_publish.disconnect(record)
+    _purge()
+
+
+def _purge() -> None:
+    """Drop what these tests published: nothing here consumes the triage tasks, and a worker started
+    later (the session's embedded one) must not run them against another test's store."""
+    from services import queues
+    from services.broker import celery_app
+
+    with celery_app.connection_for_write() as conn:
+        for name in queues.QUEUES:
+            with contextlib.suppress(Exception):  # a queue never declared has nothing to purge
+                conn.default_channel.queue_purge(name)
 
 
 @pytest.fixture
