@@ -35,7 +35,8 @@ def make_app() -> Celery:
         task_queues=[Queue(name) for name in queues.QUEUES],
         task_default_queue=queues.DEFAULT_QUEUE,
         task_routes={name: {"queue": queue} for name, queue in queues.ROUTES.items()},
-        beat_schedule={"reconcile": {"task": queues.RECONCILE, "schedule": queues.RECONCILE_EVERY_S}},
+        beat_schedule={"reconcile": {"task": queues.RECONCILE, "schedule": queues.RECONCILE_EVERY_S},
+                       "schedules": {"task": queues.SCHEDULES_TICK, "schedule": queues.SCHEDULES_TICK_EVERY_S}},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )

@@ -31,6 +31,7 @@ ROUTES: dict[str, str] = {
 }
 
 RECONCILE_EVERY_S = 60.0  # the reconciler's tick (Celery beat)
+SCHEDULES_TICK_EVERY_S = 60.0  # the schedules' tick (Celery beat); a slot starts within this of its time
 
 
 def queue_of(task_name: str) -> str:

@@ -31,3 +31,8 @@ def triage_run(triage_run_id: str) -> str:
     from services.triage.run import execute_run
 
     return execute_run(triage_run_id).status
+@celery_app.task(name=queues.SCHEDULES_TICK)
+def schedules_tick() -> list[str]:
+    from services.schedules.tick import tick
+
+    return [run.run_id for run in tick()]

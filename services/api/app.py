@@ -14,7 +14,17 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from services.api import errors, gmail_push, health, ratelimit, rest_admin, rest_approvals, rest_jobs, rest_tokens
+from services.api import (
+    errors,
+    gmail_push,
+    health,
+    ratelimit,
+    rest_admin,
+    rest_approvals,
+    rest_jobs,
+    rest_schedules,
+    rest_tokens,
+)
 from services.api.deps import ApiUser, api_principal
 from services.api.metrics import metrics_router
 from services.api.security import RejectNul, SecurityHeaders, metrics_guard
@@ -48,7 +58,7 @@ def create_app() -> FastAPI:
     errors.install(app, render_html=render_error)
     for module in (health, auth, oidc, queue, approval, jobs, settings_page, triage, admin_pages):
         app.include_router(module.router)
-    for module in (rest_jobs, rest_approvals, rest_tokens, rest_admin):  # /api/*: also limited per principal
+    for module in (rest_jobs, rest_approvals, rest_tokens, rest_admin, rest_schedules):  # /api/*: also per principal
         app.include_router(module.router, dependencies=[Depends(ratelimit.limit_principal)])
     # Connect / disconnect outside accounts (Google OAuth, Jira, Slack): a token or the session (+ CSRF header).
     app.include_router(connections_router(api_principal))

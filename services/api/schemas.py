@@ -199,3 +199,44 @@ class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     checks: dict[str, Check]
     failed: list[str]
+
+
+class ScheduleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["triage", "report", "request"]
+    when: Text = Field(..., min_length=1, max_length=300,
+                       description='"weekdays 08:00", "every Monday 09:00", "daily 07:30", or an RRULE')
+    prompt: Optional[Text] = Field(None, max_length=5000, description="report/request: what to do")
+    tz: Optional[Text] = Field(None, max_length=64, description="IANA time zone; default: the person's")
+    deliver: Optional[list[Literal["web", "slack", "email"]]] = Field(
+        None, description="Where the result goes; default: web, and a Slack DM when the person has Slack")
+
+
+class ScheduleRunPublic(BaseModel):
+    id: str
+    slot_at: datetime
+    missed: int = Field(description="Earlier slots this run also stands for (caught up after downtime)")
+    status: str
+    job_id: Optional[str]
+    triage_run_id: Optional[str]
+    note: Optional[str]
+
+
+class SchedulePublic(BaseModel):
+    id: str
+    kind: str
+    when: str
+    rrule: str
+    time_zone: str
+    prompt: Optional[str]
+    deliver: list[str]
+    enabled: bool
+    next_run_at: datetime
+    last_slot_at: Optional[datetime]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, s: Any) -> SchedulePublic:
+        return cls(id=s.id, kind=s.kind, when=s.when_text, rrule=s.rrule, time_zone=s.time_zone, prompt=s.prompt,
+                   deliver=list(s.delivery), enabled=s.enabled, next_run_at=s.next_run_at,
+                   last_slot_at=s.last_slot_at, created_at=s.created_at)

@@ -16,6 +16,7 @@ users.py      users add|list|show|role|deactivate
 policy.py     policy show|set
 audit.py      audit export
 eval.py       eval [--suite …] | eval --list | eval compare A B
+schedules.py  schedules add|list|pause|resume|remove|run-now|tick
 model.py      model serve|presets|check
 
 The subcommand modules import `services.cli.common` (demo also `services.cli.run`), never this package.
@@ -38,6 +39,7 @@ from services.cli import (
     org,
     policy,
     run,
+    schedules,
     slack,
     triage,
     users,
@@ -63,5 +65,6 @@ def main() -> None:
 
 for _command in (db.db, run.run, demo.demo, background.worker, background.beat, background.reconcile, jobs.jobs,
                  approvals.approvals, model.model, web.api, web.login_link, web.tokens, slack.slack, connect.connect,
-                 triage.triage, org.org, users.users, policy.policy, audit.audit, eval_cmd.eval):
+                 triage.triage, org.org, users.users, policy.policy, audit.audit, eval_cmd.eval,
+                 schedules.schedules):
     main.add_command(_command)

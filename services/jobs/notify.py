@@ -4,7 +4,8 @@
 (a dict operation; nothing at all when the Slack app is not configured). When the transaction
 commits, each noted job that has somewhere to be told gets ONE notify task, however many events
 it recorded in that transaction:
-  - jobs that came from Slack (their thread message follows every change), and
+  - jobs that came from Slack (their thread message follows every change), and scheduled jobs
+    delivered as a Slack DM (`reply_to["slack_dm"]`: followed the same way, in the person's DM), and
   - any job whose approvals may have to be DMed to a person (`APPROVAL_KINDS` only).
 Whether a job came from Slack is read from the session's identity map (the engine has the Job
 loaded when it records events), then from a small per-process cache (a job's source never
@@ -15,7 +16,7 @@ hop, except for the few approval events.
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session as OrmSession
@@ -81,12 +82,22 @@ def _from_slack(session: OrmSession, job_id: str) -> bool:
     if known is not None:
         return known
     source: Optional[str] = None
+    reply_to: Any = None
     obj = session.identity_map.get(identity_key(Job, job_id))
     if obj is not None:
-        source = inspect(obj).dict.get("source")  # loaded state only: never triggers a query
-    if source is None:
-        source = session.scalar(select(col(Job.source)).where(col(Job.id) == job_id))
-    return _cache(job_id, source == "slack")
+        loaded = inspect(obj).dict  # loaded state only: never triggers a query
+        source, reply_to = loaded.get("source"), loaded.get("reply_to")
+    if source is None or (source == "schedule" and reply_to is None):
+        row = session.execute(select(col(Job.source), col(Job.reply_to)).where(col(Job.id) == job_id)).first()
+        if row is not None:
+            source, reply_to = row[0], row[1]
+    return _cache(job_id, followed_in_slack(source, reply_to))
+
+
+def followed_in_slack(source: Optional[str], reply_to: Any) -> bool:
+    """The job has a Slack message of its own: it came from Slack, or it is a scheduled job whose
+    answer is delivered as a Slack DM."""
+    return source == "slack" or (source == "schedule" and isinstance(reply_to, dict) and bool(reply_to.get("slack_dm")))
 
 
 def _resolve(session: OrmSession) -> None:

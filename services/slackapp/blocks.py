@@ -102,8 +102,10 @@ def status_line(job: Job) -> str:
 
 def job_card(job: Job, *, requester: str, current: str = "") -> tuple[list[dict], str]:
     """The job's one message (blocks, fallback text)."""
+    title = (job.reply_to or {}).get("title") if job.source == "schedule" else None
     blocks: list[dict] = [
-        section(f"{requester} asked: *{esc(clip(job.prompt, 1500))}*"),
+        section(f"{requester}'s schedule: *{esc(clip(title, 1500))}*" if title else
+                f"{requester} asked: *{esc(clip(job.prompt, 1500))}*"),
     ]
     if job.plan:
         blocks.append(section("*Plan*\n" + plan_lines(job.plan)))
@@ -121,7 +123,7 @@ def job_card(job: Job, *, requester: str, current: str = "") -> tuple[list[dict]
                                   f"`workmode jobs show {job.id}` has all of it."))
     elif job.error and job.status in ("failed", "cancelled", "expired"):
         blocks.append(section(f"*{STATUS[job.status]}:* {esc(clip(job.error, 2500))}"))
-    fallback = f"Workmode · {STATUS.get(job.status, job.status)} · {clip(job.prompt, 120)}"
+    fallback = f"Workmode · {STATUS.get(job.status, job.status)} · {clip(title or job.prompt, 120)}"
     if job.status == "completed" and job.result:
         fallback += "\n" + clip(job.result, 3000)
     return blocks, fallback

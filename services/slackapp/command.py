@@ -1,5 +1,6 @@
 """`/work <request>` (with `--think` / `--fast`), `/work status [job]`, `/work cancel <job>`,
-`/work help`. Acknowledged first; the job is created after (the notifier posts its message)."""
+`/work schedule …` (schedule_command.py), `/work help`. Acknowledged first; the job is created
+after (the notifier posts its message)."""
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from services.jobs.service import JobError, JobInvalid, JobNotFound, NotAllowed, cancel_job, create_job
 from services.slackapp import blocks as b
+from services.slackapp import schedule_command
 from services.slackapp.common import actor, log, session
 from services.slackapp.identity import UnknownSlackUser
 from services.slackapp.state import lock_principal
@@ -26,6 +28,7 @@ HELP = (
     "Add `--think` for harder work (more reasoning) or `--fast` for quick answers.\n"
     "• `/work status`: your recent jobs. `/work status <job>`: one job.\n"
     "• `/work cancel <job>`: stop a job; its pending approvals are dropped.\n"
+    "• `/work schedule …`: recurring triage, reports and requests (`/work schedule help`).\n"
     "• `/work help`: this.\n"
     "Progress, approvals and questions appear in the job's thread; answer a question by replying there."
 )
@@ -33,7 +36,7 @@ HELP = (
 
 @dataclass
 class Parsed:
-    kind: str  # help | status | cancel | request | error
+    kind: str  # help | status | cancel | schedule | request | error
     arg: str = ""
     effort: Optional[str] = None
 
@@ -46,6 +49,8 @@ def parse(text: Optional[str]) -> Parsed:
     head = head.lower()
     if head == "status" and (not rest or JOB_REF.match(rest.lower())):
         return Parsed("status", rest.lower())
+    if head in ("schedule", "schedules"):
+        return Parsed("schedule", rest)
     if head == "cancel" and JOB_REF.match(rest.lower()):
         return Parsed("cancel", rest.lower())
     if head == "cancel" and not rest:
@@ -80,6 +85,8 @@ def on_command(ack, command: dict, respond, client, context) -> None:
             respond(**status(s, person, parsed.arg))
         elif parsed.kind == "cancel":
             respond(text=cancel(s, person, parsed.arg), response_type="ephemeral")
+        elif parsed.kind == "schedule":
+            respond(text=schedule_command.handle(s, person, parsed.arg), response_type="ephemeral")
         else:
             problem = start(s, person, command, parsed)
             if problem:

@@ -8,13 +8,14 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, col, select
 
 from services.approvals.service import list_pending
+from services.schedules.service import list_schedules
 from services.slackapp import blocks as b
 from services.slackapp.approval_blocks import decision_buttons
 from services.slackapp.common import actor, log, session
 from services.slackapp.identity import UnknownSlackUser
-from services.store.models import Job, Principal, Schedule
+from services.store.models import Job, Principal
 
-MAX_PENDING, MAX_JOBS = 10, 10
+MAX_PENDING, MAX_JOBS, MAX_SCHEDULES = 10, 10, 15
 
 
 def register(app: App) -> None:
@@ -69,16 +70,13 @@ def view_blocks(s: Session, person: Principal) -> list[dict]:
 
     out.append(b.section("*Your recent jobs*\n" + ("\n".join(job_line(j) for j in jobs) if jobs else "None yet.")))
     out.append({"type": "divider"})
-    schedules = s.exec(select(Schedule).where(Schedule.principal_id == person.id)).all()
-    lines = [f"{':large_green_circle:' if sc.enabled else ':white_circle:'} {b.esc(sc.kind)} every "
-             f"{_every(sc.every_s)} · next {b.when(sc.next_run_at)}" for sc in schedules]
-    out.append(b.section("*Your schedules*\n" + ("\n".join(lines) if lines else "None.")))
+    from services.slackapp.schedule_command import line
+
+    schedules = list_schedules(session=s, principal=person)
+    lines = [line(sc) for sc in schedules[:MAX_SCHEDULES]]
+    out.append(b.section("*Your schedules*\n" + ("\n".join(lines) if lines else
+                                                  "None. Add one with `/work schedule add triage weekdays 08:00`.")))
+    if len(schedules) > MAX_SCHEDULES:
+        out.append(b.context(f"…and {len(schedules) - MAX_SCHEDULES} more: `/work schedule list`."))
+    out.append(b.context("`/work schedule pause|resume|remove|run-now <id>` changes one."))
     return out
-
-
-def _every(seconds: int) -> str:
-    if seconds % 86400 == 0:
-        return "day" if seconds == 86400 else f"{seconds // 86400} days"
-    if seconds % 3600 == 0:
-        return "hour" if seconds == 3600 else f"{seconds // 3600} hours"
-    return f"{max(seconds // 60, 1)} min"

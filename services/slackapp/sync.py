@@ -1,7 +1,8 @@
 """The notifier: bring one job's Slack messages up to date with the store (run by the
 `workmode.notify.job` task, one at a time per job).
 
-- A job from Slack: its one message (posted on the first run; the plan, current step, tokens,
+- A job from Slack, or a scheduled job delivered as a DM (`reply_to["slack_dm"]`, posted in the
+  person's DM on the first run): its one message (posted on the first run; the plan, current step, tokens,
   then the answer), edited at most every `slack_update_interval_s` (a later run is scheduled
   instead, so a busy job cannot hit Slack's rate limits; the final state is shown at once).
 - Its questions, posted in the thread (the person answers by replying there).
@@ -81,19 +82,20 @@ class Syncer:
         self.top: dict[str, Any] = {}  # top-level reply_to keys to set (ts, channel)
         self.again: Optional[float] = None
         self.requester = session.get_one(Principal, job.principal_id)
+        self.threaded = notify.followed_in_slack(job.source, self.reply)  # the job has its own message
         self.mention = b.who(self.reply.get("user") or self.requester.slack_user_id,
                              self.requester.name or self.requester.email)
 
     # ------------------------------------------------------------------ run
     def run(self) -> str:
         try:
-            if self.job.source == "slack" and self.reply.get("channel"):
-                if not self.reply.get("ts"):
-                    self._post_card()
+            if self.threaded and not self.reply.get("ts"):
+                self._post_card()
+            if self.threaded and self.reply.get("ts"):
                 self._questions()
             self._approvals()
             self._nudges()
-            if self.job.source == "slack" and self.reply.get("ts"):
+            if self.threaded and self.reply.get("ts"):
                 self._update_card()
         except SlackApiError as exc:
             if exc.response.status_code == 429:
@@ -124,7 +126,15 @@ class Syncer:
     # ------------------------------------------------------------------ the job's message
     def _post_card(self) -> None:
         blocks, fallback = b.job_card(self.job, requester=self.mention, current=self._current())
-        channel = self.reply["channel"]
+        channel = self.reply.get("channel")
+        if not channel:  # a scheduled job delivered as a DM: open the person's DM
+            slack_id = self.reply.get("user") or self.requester.slack_user_id or self._lookup(self.requester.email)
+            if not slack_id:
+                log.warning("job %s: no Slack account for %s; the answer is on the web only", self.job.id,
+                            self.requester.email)
+                self.threaded = False
+                return
+            channel = self._dm(slack_id)
         try:
             resp = self.client.chat_postMessage(channel=channel, blocks=blocks, text=fallback)
         except SlackApiError as exc:
@@ -201,7 +211,7 @@ class Syncer:
             if entry is None:
                 entry = known[action.id] = {"msgs": [], "hash": digest, "dms": [], "thread": False}
             if action.status == "pending":
-                if self.job.source == "slack" and self.reply.get("ts") and not entry["thread"]:
+                if self.threaded and self.reply.get("ts") and not entry["thread"]:
                     resp = self.client.chat_postMessage(channel=self.reply["channel"], thread_ts=self.reply["ts"],
                                                         blocks=blocks, text=fallback)
                     entry["msgs"].append([resp["channel"], resp["ts"]])
@@ -286,7 +296,7 @@ class Syncer:
         org = self.s.get_one(Organisation, self.job.org_id)
         named = named_approvers(org)
         people: list[Principal] = []
-        if self.job.source != "slack":
+        if not (self.threaded and self.reply.get("ts")):
             people.append(self.requester)
         if named and not is_approver(org, self.requester):
             people += self.s.exec(select(Principal).where(Principal.org_id == org.id,

@@ -4,7 +4,7 @@ message ts is remembered in the job's reply_to in the same transaction as the an
 from __future__ import annotations
 
 from slack_bolt import App
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.jobs.service import JobError, NotAllowed, answer_question
 from services.slackapp.common import actor, log, session, unescape
@@ -30,7 +30,7 @@ def on_message(event: dict, client, context) -> None:
     channel, user_id = event.get("channel"), event.get("user")
     with session() as s:
         waiting = s.exec(select(Job).where(Job.status == JobStatus.waiting, Job.waiting_for == "answer",
-                                           Job.source == "slack")).all()
+                                           col(Job.source).in_(("slack", "schedule")))).all()
         job = next((j for j in waiting if (j.reply_to or {}).get("channel") == channel
                     and (j.reply_to or {}).get("thread_ts") == thread_ts), None)
         if job is None:

@@ -1,4 +1,4 @@
-"""Settings: connected accounts (disconnect), schedules, who approves, personal API tokens,
+"""Settings: connected accounts (disconnect), schedules (add, pause, resume, remove), who approves, personal API tokens,
 signed-in browsers ("sign out everywhere")."""
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ from services.api.web.templating import flash, page
 from services.config import get_settings
 from services.credentials import google_oauth
 from services.credentials import service as credentials
+from services.errors import WorkmodeError
 from services.policy import auto_approved, is_approver
-from services.store.models import Principal, Schedule
+from services.schedules import service as schedules
+from services.store.models import Principal
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
@@ -39,7 +41,8 @@ def _settings(request: Request, db: Session, me: Principal, *, new_token: Option
     return page(request, "settings.html", {
         "org": org, "approvers": approvers,
         "accounts": credentials.connections(session=db, principal_id=me.id),
-        "schedules": list(db.exec(select(Schedule).where(Schedule.principal_id == me.id))),
+        "schedules": schedules.list_schedules(session=db, principal=me),
+        "schedule_kinds": schedules.KINDS, "schedule_deliveries": schedules.DELIVERIES,
         "tokens": list_api_tokens(session=db, principal=me), "new_token": new_token, "error": error,
         "token_scopes": TOKEN_SCOPES, "token_default_days": s.api_token_default_days,
         "token_max_days": s.api_token_max_days,
@@ -101,3 +104,34 @@ def disconnect(provider: str, request: Request, me: WebUser, db: DbDep) -> Respo
     else:
         flash(request, f"no {provider} account is connected", "error")
     return RedirectResponse("/settings", status_code=303)
+
+
+@router.post("/settings/schedules")
+def add_schedule(request: Request, me: WebUser, db: DbDep, form: FormDep) -> Response:
+    try:
+        sc = schedules.add_schedule(
+            session=db, principal=me, kind=str(form.get("kind") or ""), when=str(form.get("when") or ""),
+            prompt=str(form.get("prompt") or "") or None, tz=str(form.get("tz") or "") or None,
+            delivery=[str(v) for v in form.getlist("deliver")] or None)
+    except WorkmodeError as exc:
+        db.rollback()
+        return _settings(request, db, me, error=exc.message, status=400)
+    db.commit()
+    flash(request, f"Schedule added: {sc.kind} {sc.when_text}.")
+    return RedirectResponse("/settings#schedules", status_code=303)
+
+
+@router.post("/settings/schedules/{schedule_id}/{change}")
+def change_schedule(schedule_id: str, change: str, request: Request, me: WebUser, db: DbDep) -> Response:
+    do = {"pause": schedules.pause, "resume": schedules.resume, "remove": schedules.remove}.get(change)
+    if do is None:
+        flash(request, f"unknown change {change!r}", "error")
+        return RedirectResponse("/settings#schedules", status_code=303)
+    try:
+        sc = do(session=db, principal=me, ref=schedule_id)
+        db.commit()
+        flash(request, f"Schedule {sc.kind} {sc.when_text}: {change}d.")
+    except WorkmodeError as exc:
+        db.rollback()
+        flash(request, exc.message, "error")
+    return RedirectResponse("/settings#schedules", status_code=303)
