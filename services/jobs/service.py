@@ -68,6 +68,8 @@ def create_job(
     deadline_s: Optional[int] = None,
 ) -> Job:
     settings = get_settings()
+    if not principal.active:  # deactivated by an admin: nothing new starts for them, from any face
+        raise JobInvalid(f"{principal.email} is deactivated in Workmode; ask an admin of your organisation")
     prompt = (prompt or "").strip()
     if not prompt:
         raise JobInvalid("prompt: say what you want done, e.g. 'find a slot with Dana next week'", "prompt")

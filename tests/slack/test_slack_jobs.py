@@ -83,6 +83,18 @@ def test_unknown_slack_user_is_told_how_to_be_added(worker, slack):
     assert slack_jobs() == []
 
 
+def test_a_deactivated_person_starts_nothing(worker, slack, workspace):
+    _, people = workspace
+    with Session(get_engine()) as s:
+        alex = s.get(type(people["alex"]), people["alex"].id)
+        alex.active = False
+        s.commit()
+    slack.send.command("book a room")
+    told = wait_until(lambda: slack.fake.responded(), what="the reply")
+    assert "deactivated" in told[0]["text"] and told[0]["response_type"] == "ephemeral"
+    assert slack_jobs() == []
+
+
 def test_a_person_is_found_by_email_when_slack_ids_differ(worker, slack, workspace):
     _, people = workspace
     with Session(get_engine()) as s:
