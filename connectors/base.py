@@ -149,9 +149,23 @@ class ToolResult:
         return json.dumps(self.data, ensure_ascii=False, sort_keys=True, default=str)
 
 
+@dataclass(frozen=True)
+class Destination:
+    """Another company an action would reach beyond its named recipients (the other teams in a
+    Slack Connect channel): `name` as people know it, and the domains that identify it (its mail
+    domains, its Slack workspace's host). No domains: nobody could say whose it is."""
+
+    name: str
+    domains: tuple[str, ...] = ()
+
+
 RunFn = Callable[[ToolContext, Any], ToolResult]
 PreviewFn = Callable[[Any], Preview]
 VerifyFn = Callable[[ToolContext, Any, str], Optional[dict]]
+# Who else an action would reach, looked up when it is proposed with the person's own credentials
+# (the engine checks each against the organisation's egress list). Raises ToolError when it cannot
+# tell; the engine then flags the action as unchecked rather than letting it pass.
+DestinationsFn = Callable[[ToolContext, Any], list[Destination]]
 
 
 @dataclass
@@ -167,6 +181,7 @@ class Tool:
     preview: Optional[PreviewFn] = None
     verify: Optional[VerifyFn] = None
     recipient_fields: tuple[str, ...] = ()  # argument fields holding email addresses (risk flags)
+    destinations: Optional[DestinationsFn] = None  # the outside parties a shared conversation reaches
 
     def parse(self, arguments: dict[str, Any]) -> BaseModel:
         """Validate arguments against the schema; raises ToolError with the fields at fault."""
@@ -234,6 +249,7 @@ class Connector:
         preview: PreviewFn,
         verify: VerifyFn,
         recipient_fields: tuple[str, ...] = (),
+        destinations: Optional[DestinationsFn] = None,
     ) -> Callable[[RunFn], RunFn]:
         def deco(fn: RunFn) -> RunFn:
             self._add(
@@ -246,6 +262,7 @@ class Connector:
                     preview=preview,
                     verify=verify,
                     recipient_fields=recipient_fields,
+                    destinations=destinations,
                 )
             )
             return fn

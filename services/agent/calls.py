@@ -1,6 +1,8 @@
 """Dispatching the tool calls of one assistant turn: built-ins act on the job, read tools run
 now, write tools become Actions (approved by a person unless the policy says otherwise; an action
 with a risk flag always waits for a person, and one the egress policy blocks is refused at once).
+A write tool with a `destinations` hook (who else a Slack Connect channel reaches) is asked once,
+when it is proposed, with the person's own credentials (`proposal_flags`).
 
 A connector's error can quote the outside server (a Jira error body): its text reaches the model
 cut to ERROR_MAX_CHARS and fenced as untrusted, like any text others wrote."""
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -26,7 +29,7 @@ from connectors.base import (
 )
 from services.agent.builtins import ASK_USER, READ_MORE, UPDATE_PLAN
 from services.agent.prompt import truncate
-from services.agent.risk import blocked, describe, risk_flags
+from services.agent.risk import blocked, describe, destination_flags, risk_flags
 from services.agent.toolbox import ToolRef
 from services.config import get_settings
 from services.credentials.access import tool_context as credential_context
@@ -139,9 +142,10 @@ def process_calls(
         elif name == READ_MORE:
             keep(tool_message(session, job.id, call_id, name, _read_more(session, job, arguments), seq=seq()))
         elif tools[name].write:
-            if not _refused(session, job, org, tools[name], call_id, arguments, transcript, seq, keep):
+            flags = proposal_flags(job, org, principal, tools[name], arguments, transcript)
+            if not _refused(session, job, tools[name], call_id, flags, seq, keep):
                 # Pending or auto-approved: either way the job waits for the action's result.
-                propose(session, job, org, tools[name], call_id, arguments, transcript)
+                propose(session, job, org, tools[name], call_id, arguments, transcript, flags or [])
                 outcome.wait("approval")
         elif not _read(session, job, principal, tools[name], call_id, arguments, seq, keep):
             outcome.wait("reconnect")
@@ -187,15 +191,39 @@ def cut(text: str, limit: int = ERROR_MAX_CHARS) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + f" [… {len(text) - limit} characters cut]"
 
 
-def _refused(session: Session, job: Job, org: Organisation, ref: ToolRef, call_id: str, arguments: dict[str, Any],
-             transcript: list[Message], seq: Callable[[], int | None], keep: Callable[[Message], None]) -> bool:
-    """Refuse a proposal the organisation's egress policy blocks ("mode": "block"): no Action, and
-    the model reads why. Arguments that do not parse are left to `propose`, which says so."""
+def proposal_flags(job: Job, org: Organisation, principal: Principal, ref: ToolRef, arguments: dict[str, Any],
+                   transcript: list[Message]) -> list[dict[str, Any]] | None:
+    """The risk flags of a proposed write (services/agent/risk.py), with the other parties its
+    `destinations` hook names; None when the arguments do not parse (`propose` says why)."""
     try:
-        canonical = ref.tool.parse(arguments).model_dump(mode="json")
+        parsed = ref.tool.parse(arguments)
     except ToolError:
-        return False
-    refused = blocked(risk_flags(ref.tool, canonical, org, transcript, job.prompt))
+        return None
+    flags = risk_flags(ref.tool, parsed.model_dump(mode="json"), org, transcript, job.prompt)
+    return flags + outside_parties(job, org, principal, ref, parsed)
+
+
+def outside_parties(job: Job, org: Organisation, principal: Principal, ref: ToolRef, parsed: BaseModel
+                    ) -> list[dict[str, Any]]:
+    """Ask the tool who else the action would reach (a Slack Connect channel's other companies).
+    A lookup that fails (Slack unreachable, a scope missing) is flagged as unchecked, never passed."""
+    look = ref.tool.destinations
+    if look is None:
+        return []
+    try:
+        with Session(get_engine()) as world:
+            found = look(tool_context(world, job, principal), parsed)
+            world.commit()
+    except ToolError as exc:  # may quote the outside server: cut
+        return destination_flags(org, [], unchecked=cut(exc.message))
+    return destination_flags(org, found)
+
+
+def _refused(session: Session, job: Job, ref: ToolRef, call_id: str, flags: list[dict[str, Any]] | None,
+             seq: Callable[[], int | None], keep: Callable[[Message], None]) -> bool:
+    """Refuse a proposal the organisation's egress policy blocks ("mode": "block"): no Action, and
+    the model reads why. Arguments that do not parse (no flags) are left to `propose`, which says so."""
+    refused = blocked(flags or [])
     if not refused:
         return False
     why = "; ".join(describe(f) for f in refused)
@@ -231,8 +259,9 @@ def _read_more(session: Session, job: Job, arguments: dict[str, Any]) -> str:
 
 def propose(
     session: Session, job: Job, org: Organisation, ref: ToolRef, call_id: str, arguments: dict[str, Any],
-    transcript: list[Message],
+    transcript: list[Message], flags: list[dict[str, Any]],
 ) -> Action:
+    """An Action for a write call, with the risk flags `proposal_flags` computed for it."""
     parsed = ref.tool.parse(arguments)
     canonical = parsed.model_dump(mode="json")
     now = utcnow()
@@ -246,7 +275,7 @@ def propose(
         arguments=canonical,
         args_hash=args_hash(canonical),
         preview=ref.tool.preview(parsed).as_dict(),
-        risk_flags=risk_flags(ref.tool, canonical, org, transcript, job.prompt),
+        risk_flags=flags,
         context=recent_reads(transcript),
         expires_at=now + timedelta(seconds=approval_ttl_s(org, get_settings().approval_ttl_s)),
     )

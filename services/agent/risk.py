@@ -1,18 +1,20 @@
 """Risk flags on proposed actions, computed by the engine from the arguments and the transcript,
 never by the model: recipients and invitees outside the organisation and outside the domains its
 egress policy allows, links to domains the requester never mentioned, and text that first appeared
-in content someone else wrote.
+in content someone else wrote. A tool with a `destinations` hook (a Slack Connect channel) also
+names the other companies it would reach; those outside the list are flagged, and a lookup that
+failed is flagged as unchecked (services/agent/calls.py runs the hook).
 
-An outside recipient is flagged with `"blocked": True` when the organisation's egress mode is
-"block": such an action is refused before anyone is asked (services/agent/calls.py)."""
+An outside recipient or channel is flagged with `"blocked": True` when the organisation's egress
+mode is "block": such an action is refused before anyone is asked (services/agent/calls.py)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.base import Tool
+from connectors.base import Destination, Tool
 from services.agent.builtins import ASK_USER
 from services.policy import allowed_domains, egress_mode
 from services.store.models import Message, Organisation
@@ -84,6 +86,22 @@ def risk_flags(
     return flags
 
 
+def destination_flags(org: Organisation, found: Sequence[Destination], unchecked: str | None = None
+                      ) -> list[dict[str, Any]]:
+    """Flags for the other parties a conversation reaches: each one none of whose domains is the
+    organisation's or allowed (blocked in "block" mode), or, when the lookup failed (`unchecked`
+    says why), one flag saying nobody could check: that never passes silently."""
+    if unchecked is not None:
+        return [{"kind": "channel_unchecked", "value": unchecked}]
+    ok, block = list(org.domains or []) + allowed_domains(org), egress_mode(org) == "block"
+    flags: list[dict[str, Any]] = []
+    for d in found:
+        if not any(_within(domain, ok) for domain in d.domains):
+            flag: dict[str, Any] = {"kind": "outside_channel", "value": d.name, "domains": list(d.domains)}
+            flags.append({**flag, "blocked": True} if block else flag)
+    return flags
+
+
 def blocked(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The flags that the organisation's egress policy refuses outright."""
     return [f for f in flags if f.get("blocked")]
@@ -113,6 +131,12 @@ def describe(flag: dict[str, Any]) -> str:
     kind = flag.get("kind")
     if kind == "outside_recipient":
         return f"outside recipient: {flag['value']} (not the organisation's or an allowed domain)"
+    if kind == "outside_channel":
+        where = ", ".join(flag.get("domains") or []) or "no known domain"
+        return (f"shared channel: it reaches {flag['value']} ({where}), outside the organisation's and its "
+                "allowed domains")
+    if kind == "channel_unchecked":
+        return f"could not check who is in this channel: {flag['value']}"
     if kind == "link":
         return f"link in {flag['field']} to a domain the requester never mentioned: {flag['value']}"
     if kind == "untrusted_content":

@@ -3,6 +3,9 @@
 Claim (`approved → executing`, one atomic update), run the connector in its own transaction
 (the outside world), then record the result. A crash while executing is left for the reconciler,
 which asks the connector's `verify` whether the effect happened.
+
+A failure's text may quote the outside server (an error body): it reaches the model cut and fenced
+as untrusted, like a read tool's error (services/agent/calls.py).
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from connectors.base import (
 )
 from connectors.registry import get_connector
 from services import metrics
-from services.agent.calls import tool_context
+from services.agent.calls import cut, tool_context
 from services.config import get_settings
 from services.faults import EXECUTE_AFTER_CALL, EXECUTE_AFTER_COMMIT, EXECUTE_BEFORE_CALL, crash_point
 from services.jobs import events
@@ -202,13 +205,18 @@ def settle(session: Session, action: Action, status: ActionStatus, *, result: An
     metrics.action_settled(status.value)
     events.record(session, action.job_id, f"action_{status.value}", action_id=action.id, tool=action.tool,
                   error=error, verified=verified)
-    tool_message(session, action.job_id, action.tool_call_id, action.tool, _tell_model(action, status, result, error))
+    text, fenced = _tell_model(status, result, error)
+    tool_message(session, action.job_id, action.tool_call_id, action.tool, text, untrusted=fenced,
+                 source=f"{action.tool} (error)" if fenced else None)
     maybe_resume(session, action.job_id)
 
 
-def _tell_model(action: Action, status: ActionStatus, result: Any, error: str | None) -> str:
+def _tell_model(status: ActionStatus, result: Any, error: str | None) -> tuple[str, bool]:
+    """What the model reads, and whether it is fenced as untrusted: a failure's text may quote the
+    outside server, so it is cut (calls.ERROR_MAX_CHARS) and fenced."""
     if status == ActionStatus.succeeded:
-        return "Approved and done. Result: " + json.dumps(result, sort_keys=True, default=str)
+        return "Approved and done. Result: " + json.dumps(result, sort_keys=True, default=str), False
     if status == ActionStatus.in_doubt:
-        return "Approved, but it is unknown whether it happened; a person has been asked to check. Do not retry it."
-    return f"Approved but it failed: {error}"
+        return ("Approved, but it is unknown whether it happened; a person has been asked to check. "
+                "Do not retry it."), False
+    return f"Approved but it failed: {cut(error or 'no reason given')}", True

@@ -9,6 +9,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from connectors.base import args_hash
+from services.agent.calls import outside_parties
 from services.agent.risk import risk_flags
 from services.agent.toolbox import job_tools
 from services.errors import Conflict, Invalid, NotFound, WorkmodeError
@@ -177,7 +178,9 @@ def _edited(
         "arguments": canonical,
         "args_hash": args_hash(canonical),
         "preview": ref.tool.preview(parsed).as_dict(),
-        "risk_flags": risk_flags(ref.tool, canonical, org, history, job.prompt),
+        # Edited arguments are checked again, the other parties of a changed channel included.
+        "risk_flags": risk_flags(ref.tool, canonical, org, history, job.prompt)
+        + outside_parties(job, org, session.get_one(Principal, job.principal_id), ref, parsed),
         "edited": True,
     }
 

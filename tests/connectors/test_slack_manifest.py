@@ -13,7 +13,7 @@ from tests.fakes.slack_scopes import BOT_SCOPES, IM, PRIVATE, PUBLIC, manifest, 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*(ROOT / "connectors" / "slack").glob("*.py"), *(ROOT / "services" / "slackapp").glob("*.py")])
 # slack_sdk names a method by its dotted name with "_" for "." (chat_postMessage → chat.postMessage).
-CALL = re.compile(r"\.((?:auth|chat|conversations|users|views)_[A-Za-z_]+)\(")
+CALL = re.compile(r"\.((?:auth|chat|conversations|team|users|views)_[A-Za-z_]+)\(")
 IMPLICIT = {"auth.test"}  # bolt's authorisation of each request (token_verification only delays it)
 # The conversations each kind-dependent method is used on: history/replies on channels and the
 # app's DMs (verify_dm), channel lookups on public and private channels.
@@ -36,7 +36,7 @@ def called_methods() -> dict[str, str]:
 def test_the_scan_finds_the_calls():
     methods = called_methods()
     assert {"chat.postMessage", "conversations.history", "conversations.join", "conversations.list",
-            "users.lookupByEmail", "views.publish"} <= set(methods)
+            "users.lookupByEmail", "views.publish", "team.info"} <= set(methods)
 
 
 def test_every_method_called_is_in_the_scope_table():
@@ -58,5 +58,5 @@ def test_the_manifest_grants_every_scope_the_code_needs():
     if manifest()["features"].get("slash_commands"):
         needed.setdefault("commands", "/work")
     assert {scope: why for scope, why in needed.items() if scope not in granted} == {}
-    for scope in ("channels:read", "groups:read", "channels:join"):  # the ones the manifest lacked
+    for scope in ("channels:read", "groups:read", "channels:join", "team:read"):  # the ones the manifest lacked
         assert scope in needed and scope in granted

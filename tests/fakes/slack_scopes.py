@@ -43,6 +43,7 @@ BOT_SCOPES: dict[str, str | dict[str, str] | None] = {
     "conversations.open": "im:write",  # a DM with one person; mpim:write for several
     "users.info": "users:read",
     "users.lookupByEmail": "users:read.email",
+    "team.info": "team:read",
     "views.open": None,
     "views.update": None,
     "views.publish": None,

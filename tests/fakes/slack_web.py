@@ -9,6 +9,7 @@ app's). Point `WebClient(base_url=fake.url)` at it, the way bolt-python's own te
 Methods, shaped after the documented responses: auth.test, conversations.list / info / history /
 replies (cursor pagination through response_metadata.next_cursor; oldest/latest; message metadata
 only with include_all_metadata), conversations.open / join, users.info, users.lookupByEmail,
+team.info (`add_team`; a channel `shared_with` other teams is a Slack Connect channel),
 chat.postMessage (JSON or form body; `metadata` as an object or a JSON string). Arguments come
 from the query string, a form body or a JSON body; the token from the Authorization header.
 `fail(...)` makes the next calls of a method answer an HTTP status (429 with Retry-After, 500)
@@ -44,6 +45,7 @@ from tests.fakes.slack_scopes import IM, POST_WITHOUT_JOINING, PRIVATE, PUBLIC, 
 
 BOT_TOKEN = "xoxb-test-bot-token"
 BOT_USER, BOT_ID = "UBOT00001", "BBOT00001"
+TEAM = "T0NORTHWIND"  # the app's own workspace
 
 
 class SlackError(Exception):
@@ -81,6 +83,7 @@ class FakeSlack(LocalServer):
     def __init__(self, scopes: Optional[Iterable[str]] = None) -> None:
         self.scopes: set[str] = set(manifest_scopes() if scopes is None else scopes)  # the bot token's
         self.users: dict[str, dict] = {}
+        self.teams: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
         self.messages: dict[str, list[dict]] = {}
         self.calls: list[dict] = []
@@ -88,6 +91,7 @@ class FakeSlack(LocalServer):
         self.lock = threading.RLock()
         self._n = 0
         self._last_ts = 0.0
+        self.add_team("Northwind", "northwind", "northwind.example", team_id=TEAM)
         self.add_user("workmode-bot@northwind.example", "Workmode", user_id=BOT_USER, bot=True)
 
     # ------------------------------------------------------------ world
@@ -104,16 +108,35 @@ class FakeSlack(LocalServer):
                  bot: bool = False) -> str:
         with self.lock:
             uid = user_id or self._id("U")
-            self.users[uid] = {"id": uid, "team_id": "T0NORTHWIND", "name": email.split("@")[0], "real_name": name,
+            self.users[uid] = {"id": uid, "team_id": TEAM, "name": email.split("@")[0], "real_name": name,
                                "tz": tz, "is_bot": bot, "deleted": False,
                                "profile": {"email": email, "real_name": name, "display_name": name}}
             return uid
 
-    def add_channel(self, name: str, *, private: bool = False, member: bool = True) -> str:
+    def add_team(self, name: str, domain: str, email_domain: str = "", *, team_id: Optional[str] = None) -> str:
+        """A workspace, as team.info describes it (`email_domain`: comma separated when several,
+        empty when none is set)."""
+        with self.lock:
+            tid = team_id or self._id("T")
+            self.teams[tid] = {"id": tid, "name": name, "domain": domain, "email_domain": email_domain}
+            return tid
+
+    def add_channel(self, name: str, *, private: bool = False, member: bool = True,
+                    shared_with: Iterable[str] = (), pending_with: Iterable[str] = ()) -> str:
+        """`shared_with`: other teams connected to it (Slack Connect); `pending_with`: teams invited
+        that have not accepted yet. The conversation object then says so the way Slack does
+        (https://docs.slack.dev/reference/objects/conversation-object): `is_shared` and
+        `is_ext_shared` true, `connected_team_ids` and `shared_team_ids` naming every team in it,
+        ours included; `is_pending_ext_shared` and `pending_connected_team_ids` for invitations."""
         with self.lock:
             cid = self._id("G" if private else "C")
+            teams, pending = [TEAM, *shared_with], list(pending_with)
             self.channels[cid] = {"id": cid, "name": name, "is_channel": not private, "is_group": private,
                                   "is_im": False, "is_private": private, "is_archived": False,
+                                  "is_shared": len(teams) > 1, "is_ext_shared": len(teams) > 1,
+                                  "is_org_shared": False, "is_pending_ext_shared": bool(pending),
+                                  "context_team_id": TEAM, "shared_team_ids": teams, "connected_team_ids": teams,
+                                  "pending_connected_team_ids": pending, "pending_shared": pending,
                                   "members": {BOT_USER} if member else set()}
             self.messages[cid] = []
             return cid
@@ -219,7 +242,7 @@ class FakeSlack(LocalServer):
         limit = lambda default, most: max(1, min(int(a.get("limit") or default), most))  # noqa: E731  (one-line argument readers local to this handler)
         if method == "auth.test":
             return {"url": "https://northwind.slack.com/", "team": "Northwind", "user": "workmode",
-                    "team_id": "T0NORTHWIND", "user_id": BOT_USER, "bot_id": BOT_ID}
+                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}
         if method == "conversations.list":
             types = str(a.get("types") or "public_channel").split(",")
             for t in types:  # each type asked for needs its scope (channels:read, groups:read, …):
@@ -283,6 +306,14 @@ class FakeSlack(LocalServer):
             if user is None:
                 raise SlackError("users_not_found")
             return {"user": user}
+        if method == "team.info":
+            # "Team to get info about; if omitted, will return information about the current team";
+            # an unknown one answers team_not_found (https://docs.slack.dev/reference/methods/team.info).
+            self._need(method)
+            team = self.teams.get(str(a.get("team") or TEAM))
+            if team is None:
+                raise SlackError("team_not_found")
+            return {"team": dict(team)}
         if method == "chat.postMessage":
             return self.post_message(a)
         raise SlackError("unknown_method", req_method=method)
