@@ -16,9 +16,11 @@ from sqlmodel import Session
 
 from connectors.base import ToolError
 from connectors.shapes.mail import reply_subject
-from services.agent.calls import propose, run_read
+from services.agent.calls import proposal_flags, propose, run_read
+from services.agent.risk import blocked, describe
 from services.agent.toolbox import ToolRef
 from services.config import get_settings
+from services.jobs import events
 from services.store.models import Action, Job, Message, Organisation, Principal, utcnow
 from services.triage.classify import Classified
 
@@ -135,7 +137,7 @@ def propose_all(session: Session, job: Job, org: Organisation, principal: Princi
     """Write the turn that proposes `calls` ((call id, tool, arguments)) and an Action for each
     through the gate; returns the Actions by call id. `reads` is the transcript so far (the mail
     read, fenced as untrusted): risk flags look there for copied text."""
-    from services.jobs.transcript import append
+    from services.jobs.transcript import append, tool_message
 
     append(session, job.id, role="assistant", content=f"Triage proposes {len(calls)} action(s).",
            tool_calls=[{"id": cid, "name": name, "arguments": json.dumps(args, ensure_ascii=False)}
@@ -143,5 +145,14 @@ def propose_all(session: Session, job: Job, org: Organisation, principal: Princi
     gate = policy_view(org, principal)
     out: dict[str, Action] = {}
     for cid, name, args in calls:
-        out[cid] = propose(session, job, gate, tools[name], cid, args, reads)
+        flags = proposal_flags(job, gate, principal, tools[name], args, reads) or []
+        refused = blocked(flags)
+        if refused:  # the organisation's egress policy blocks it: no Action, and the timeline says why
+            why = "; ".join(describe(f) for f in refused)
+            tool_message(session, job.id, cid, name,
+                         f"error (blocked): refused by the organisation's egress policy, nothing was done: {why}.")
+            events.record(session, job.id, "action_blocked", tool=name, call_id=cid,
+                          risk_flags=[f["kind"] for f in refused])
+            continue
+        out[cid] = propose(session, job, gate, tools[name], cid, args, reads, flags)
     return out
