@@ -109,9 +109,9 @@ def step(session: Session, job: Job, client: ModelClient, cache: dict[str, list[
     tools = job_tools(org)
     history = cache.pop("history", None) or transcript(session=session, job_id=job.id)
     pending = unanswered_in(history)  # what unanswered_calls() says, without two more queries
-    if not pending and job.kind == "triage":
-        # A triage job's proposals come from the triage run (services/triage), never from the
-        # model: once every one has its result, the job is done.
+    if not pending and job.kind == "triage" and job.source == "triage":
+        # A job the triage pipeline made (services/triage) has its proposals from the pipeline,
+        # never from the model: once every one has its result, the job is done.
         finish(session, job, JobStatus.completed, result=_settled(history))
         return JobStatus.completed.value
     if not pending:
