@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from services.digest.batch import decide_picked
 from services.store.db import get_engine
@@ -40,9 +40,9 @@ def test_memory_list_and_forget(worker, workspace, store):
     assert "rejected 'Change labels' for mail from weeklybyte.example 2 times" in listed.stdout
     assert "Mail from weeklybyte.example: do not propose 'Change labels'" in listed.stdout
     with Session(get_engine()) as s:
-        example = next(m for m in s.query(TriageMemory).all() if m.kind == "example")
+        example = next(m for m in s.exec(select(TriageMemory)) if m.kind == "example")
     assert workmode(store, "triage", "memory", "forget", example.id, "--as", "dana@northwind.example").returncode == 2
     done = workmode(store, "triage", "memory", "forget", example.id, "--as", alex.email)
     assert done.returncode == 0 and "Forgotten" in done.stdout, done.stderr
     with Session(get_engine()) as s:
-        assert {m.status for m in s.query(TriageMemory).all()} == {"forgotten"}
+        assert {m.status for m in s.exec(select(TriageMemory))} == {"forgotten"}
