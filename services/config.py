@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     triage_body_chars: int = Field(1200, ge=100, le=20_000)  # of each email's text the model reads
     triage_jira_project: str = "OPS"
     triage_slack_channel: str = "#general"
+    # A run still `classifying` this long after its claim lost its worker (the reconciler takes it
+    # over); at least the task's hard time limit, so a live worker is never taken over.
+    triage_stale_s: int = Field(1200, ge=1)
+    triage_max_attempts: int = Field(3, ge=1, le=10)
 
     # Approvals and reliability.
     approval_ttl_s: int = 24 * 3600

@@ -20,6 +20,7 @@ RECONCILE = "workmode.reconcile"
 NOTIFY = "workmode.notify.job"
 TRIAGE_RUN = "workmode.triage.run"  # args: [triage_run_id]; one pass of triage over new mail
 SCHEDULES_TICK = "workmode.schedules.tick"  # starts what is due (beat, every minute)
+TRIAGE_DIGEST = "workmode.triage.digest"  # args: [triage_run_id]; DM a finished run's digest, once
 
 ROUTES: dict[str, str] = {
     ADVANCE: AGENT,
@@ -28,6 +29,7 @@ ROUTES: dict[str, str] = {
     NOTIFY: MAINTENANCE,
     TRIAGE_RUN: AGENT,
     SCHEDULES_TICK: MAINTENANCE,
+    TRIAGE_DIGEST: MAINTENANCE,
 }
 
 RECONCILE_EVERY_S = 60.0  # the reconciler's tick (Celery beat)

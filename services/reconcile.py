@@ -18,6 +18,7 @@ from services.jobs.dispatch import enqueue_advance, enqueue_execute
 from services.jobs.service import Superseded, expire_overdue, maybe_resume, overdue, requeue
 from services.store.db import get_engine
 from services.store.models import Action, ActionStatus, Job, JobStatus, utcnow
+from services.triage.recover import recover as recover_triage
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ def reconcile(*, stale_s: int | None = None, executing_stale_s: int | None = Non
         for key, n in send_reminders(session=session).items():  # nudges and daily summaries, each once
             report.add(key, n)
         _jobs(session, report, stale)
+        for key, n in recover_triage(session, stale=stale).items():  # lost triage tasks, dead workers
+            report.add(key, n)
     if report.counts:
         log.info("reconcile: %s", report.counts)
     return report.counts

@@ -125,6 +125,8 @@ class Harness:
                 task.attack.plant(s, look)
             s.commit()
             actor = s.exec(select(Principal).where(Principal.email == DEMO_EMAIL)).one()
+        if task.kind == "triage":
+            return self._run_triage(task, n, org, actor)
         reviewer = Reviewer(task, actor)
         timed_out = False
         t0 = time.monotonic()
@@ -159,6 +161,41 @@ class Harness:
             end = capture(s, org, s.get_one(Job, job_id))
             failures = check(task, end, look)
         return result(task, n, end, failures, wall, timed_out)
+
+
+    def _run_triage(self, task: Task, n: int, org: Any, actor: Principal) -> dict[str, Any]:
+        """The labelled set in the person's inbox (and nothing else new), one triage run through the
+        pipeline with the model under test, checked against the labels (services/evals/triage_check)."""
+        from connectors.sandbox.fixture_triage import seed_labelled
+        from connectors.sandbox.models import SandboxMailMessage
+        from services.evals.triage_check import accuracy, check_triage, triaged
+        from services.store.db import get_engine
+        from services.store.models import TriageRun, utcnow
+        from services.triage.run import execute_run, start_run
+
+        t0 = time.monotonic()
+        with Session(get_engine(), expire_on_commit=False) as s:
+            for m in s.exec(select(SandboxMailMessage).where(SandboxMailMessage.owner == actor.email)):
+                m.labels = [x for x in m.labels if x != "INBOX"]  # the demo mailbox is not part of the set
+                s.add(m)
+            seed_labelled(s, org.id, utcnow(), owner=actor.email, start_ago_minutes=120)
+            run = start_run(s, actor, trigger="manual")
+            s.commit()
+            run_id = run.id
+        done = execute_run(run_id)
+        with Session(get_engine(), expire_on_commit=False) as s:
+            got = triaged(s, run_id)
+            run = s.get_one(TriageRun, run_id)
+        failures = ([f"triage run failed: {done.error}"] if done.status != "done" else []) + check_triage(got)
+        counts = run.counts or {}
+        return {"id": task.id, "suite": task.suite, "kind": task.kind, "run": n, "success": not failures,
+                "failures": failures, "status": done.status, "steps": 1,
+                "model_turns": int(counts.get("model_requests") or 0),
+                "prompt_tokens": int(counts.get("prompt_tokens") or 0),
+                "completion_tokens": int(counts.get("completion_tokens") or 0),
+                "tokens": int(counts.get("prompt_tokens") or 0) + int(counts.get("completion_tokens") or 0),
+                "wall_s": round(time.monotonic() - t0, 2), "timed_out": False, "questions": 0,
+                "unapproved_side_effects": 0, "actions": [], "answer": "", **accuracy(got)}
 
 
 def _drain(limit_s: float) -> None:

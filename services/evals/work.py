@@ -302,7 +302,9 @@ WORK: list[Task] = [
          bad=lambda look: Solution([("gmail_archive", {"thread_id": look.thread("Expense report approved")})],
                                    "Archived it."),
          answer=[("approved", "yes")]),
+    # Not a job: the labelled set (64 emails) is triaged by the pipeline and checked against its labels
+    # (services/evals/triage_check.py: every email triaged, >= 80% categories and actions right, no
+    # action but a flag on phishing); the harness runs it (Harness._run_triage).
     Task("triage-inbox", "work", "triage", "Triage my inbox.",
-         golden=lambda look: Solution([], ""),
-         skip="needs the labelled email set of the triage issue (not in this checkout yet)"),
+         golden=lambda look: Solution([], "")),
 ]

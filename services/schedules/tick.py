@@ -25,6 +25,7 @@ from services.schedules import recurrence
 from services.schedules.start import start_run
 from services.store.db import get_engine
 from services.store.models import Schedule, ScheduleRun, utcnow
+from services.triage.push_watch import keep_watches
 
 log = logging.getLogger(__name__)
 MAX_DUE_PER_TICK = 500
@@ -124,4 +125,8 @@ def tick(now: Optional[datetime] = None) -> list[Started]:
                 continue
         if result is not None:
             started.append(result)
+    try:  # Gmail push watches for the people with a triage schedule (a no-op unless push is configured)
+        keep_watches()
+    except Exception:
+        log.exception("keeping the Gmail push watches failed; the next tick tries again")
     return started

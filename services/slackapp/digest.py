@@ -7,24 +7,35 @@ button value 2000, header 150 characters)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+from typing import Any, Optional
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import select
 
+from services import queues
+from services.config import get_settings
 from services.digest.batch import approve_low_risk, fingerprint
 from services.digest.build import Digest, Item, build, low_risk, visible_run
 from services.errors import WorkmodeError
+from services.jobs import notify
+from services.jobs.dispatch import send_task
 from services.slackapp.approval_blocks import APPROVE, EDIT, REJECT, button_value
 from services.slackapp.blocks import clip, context, esc, section
+from services.slackapp.client import web_client
 from services.slackapp.common import BadPayload, actor, first_action, session, tell
 from services.slackapp.identity import UnknownSlackUser
-from services.store.models import Action, TriageRun
+from services.store.models import Action, Principal, TriageRun
+from services.triage.ending import DUE
 
 MAX_BLOCKS = 50  # Slack: blocks per message
 BUTTON_TEXT_MAX = 75
 VALUE_MAX = 2000
 HEADER_MAX = 150
 LOW_RISK = "wm_digest_low_risk"
+MAX_FAILURES = 5
+log = logging.getLogger(__name__)
 ICON = {0: ":red_circle:", 1: ":large_blue_circle:", 2: ":white_circle:"}
 
 
@@ -127,6 +138,83 @@ def deliver(client: WebClient, run_id: str, public_url: str) -> int:
     for blocks, fallback in msgs:
         client.chat_postMessage(channel=channel, blocks=blocks, text=fallback)
     return len(msgs)
+
+
+def deliver_once(run_id: str) -> str:
+    """The `workmode.triage.digest` task: DM a finished run's digest to its person, once. The run's
+    row is locked while posting and `digest["delivery"]["slack"]` moves from "due" to "sent" in the
+    same commit, so a repeated task (a redelivery, the reconciler's resend) posts nothing; a crash
+    while posting rolls back and the next delivery posts it. Slack's 429 sends the task again after
+    Retry-After; after MAX_FAILURES other errors it stops trying and says so in the row."""
+    if not notify.enabled():
+        return "disabled"
+    client = web_client(retry_rate_limits=False)
+    again: Optional[float] = None
+    with session() as s:
+        run = s.exec(select(TriageRun).where(TriageRun.id == run_id).with_for_update()).first()
+        if run is None:
+            return "gone"
+        delivery = dict((run.digest or {}).get("delivery") or {})
+        if delivery.get("slack") != DUE:
+            return "already"
+        person = s.get_one(Principal, run.principal_id)
+        try:
+            slack_id = person.slack_user_id or _lookup(client, person.email)
+            if not slack_id:
+                delivery["slack"], outcome = "no_slack_account", "no_slack_account"
+            else:
+                d = build(s, run)
+                channel = client.conversations_open(users=slack_id)["channel"]["id"]
+                posted = []
+                for blocks, fallback in pages(d, f"{get_settings().public_url.rstrip('/')}/triage/{run.id}"):
+                    resp = client.chat_postMessage(channel=channel, blocks=blocks, text=fallback)
+                    posted.append([resp["channel"], resp["ts"]])
+                delivery.update(slack="sent", messages=posted)
+                outcome = "sent"
+        except SlackApiError as exc:
+            s.rollback()
+            if exc.response.status_code == 429:
+                again = float(exc.response.headers.get("Retry-After", 1) or 1)
+                outcome = "rate_limited"
+            else:
+                outcome = _failed(run_id, f"slack error: {exc.response.get('error')}")
+        except Exception as exc:  # Slack unreachable: the reconciler sends the task again later
+            s.rollback()
+            log.warning("could not DM the digest of triage run %s (%s)", run_id, type(exc).__name__)
+            outcome = _failed(run_id, type(exc).__name__)
+        else:
+            run.digest = {**(run.digest or {}), "delivery": delivery}
+            s.add(run)
+            s.commit()
+    if again is not None:
+        send_task(queues.TRIAGE_DIGEST, [run_id], countdown=again)
+    return outcome
+
+
+def _failed(run_id: str, why: str) -> str:
+    """Count a failed delivery; after MAX_FAILURES the DM is given up (the web page still has it)."""
+    with session() as s:
+        run = s.exec(select(TriageRun).where(TriageRun.id == run_id).with_for_update()).one()
+        delivery = dict((run.digest or {}).get("delivery") or {})
+        if delivery.get("slack") != DUE:
+            return "already"
+        delivery["failures"] = int(delivery.get("failures") or 0) + 1
+        if delivery["failures"] >= MAX_FAILURES:
+            delivery["slack"] = "failed"
+        delivery["error"] = why[:300]
+        run.digest = {**(run.digest or {}), "delivery": delivery}
+        s.add(run)
+        s.commit()
+    return why
+
+
+def _lookup(client: WebClient, email: str) -> Optional[str]:
+    try:
+        return str(client.users_lookupByEmail(email=email)["user"]["id"])
+    except SlackApiError as exc:
+        if exc.response.status_code == 429:
+            raise
+        return None
 
 
 def on_low_risk(ack, body: dict, client, context) -> None:

@@ -296,7 +296,9 @@ class Syncer:
         org = self.s.get_one(Organisation, self.job.org_id)
         named = named_approvers(org)
         people: list[Principal] = []
-        if not (self.threaded and self.reply.get("ts")):
+        # A triage job's proposals reach its person in the run's digest (services/slackapp/digest.py),
+        # one message with every item's buttons, not as one DM per proposal.
+        if not (self.threaded and self.reply.get("ts")) and self.job.kind != "triage":
             people.append(self.requester)
         if named and not is_approver(org, self.requester):
             people += self.s.exec(select(Principal).where(Principal.org_id == org.id,

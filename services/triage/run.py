@@ -41,6 +41,7 @@ from services.store.models import (
     TriageRun,
     utcnow,
 )
+from services.triage import ending
 from services.triage import rules as rulebook
 from services.triage.classify import DEFAULT_CATEGORIES, Classified, Stats, classify
 from services.triage.mailbox import Fetched, Mail, already_triaged, fetch
@@ -78,12 +79,29 @@ def last_cursor(session: Session, principal_id: str) -> Optional[str]:
     return session.exec(q).first()
 
 
-def _claim(session: Session, run_id: str) -> bool:
-    """running → classifying, once: a second delivery of the task finds it claimed."""
+def _claim(session: Session, run_id: str) -> Optional[int]:
+    """running → classifying, once: a second delivery of the task finds it claimed. The winner
+    records the attempt (its token: only the attempt that holds the claim may end the run, see
+    `_still_ours`) and when it claimed (the reconciler takes a run over whose worker died)."""
     won = session.exec(update(TriageRun).where(col(TriageRun.id) == run_id, col(TriageRun.status) == "running")
                        .values(status="classifying").execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        session.commit()
+        return None
+    run = session.get_one(TriageRun, run_id, populate_existing=True)
+    attempt = int((run.counts or {}).get("attempt") or 0) + 1
+    run.counts = {**(run.counts or {}), "attempt": attempt, "claimed_at": utcnow().isoformat()}
+    session.add(run)
     session.commit()
-    return won == 1
+    return attempt
+
+
+def _still_ours(session: Session, run: TriageRun, attempt: int) -> bool:
+    """Lock the run and check that this attempt still holds the claim (a worker the reconciler took
+    the run from, and that was only slow, finds a later attempt and leaves the run alone)."""
+    now = session.exec(select(TriageRun).where(TriageRun.id == run.id).with_for_update()
+                       .execution_options(populate_existing=True)).one()
+    return now.status == "classifying" and int((now.counts or {}).get("attempt") or 0) == attempt
 
 
 @dataclass
@@ -99,21 +117,25 @@ def execute_run(run_id: str, client: Optional[ModelClient] = None) -> TriageRun:
         run = session.get(TriageRun, run_id)
         if run is None:
             raise NotFound("triage run", run_id)
-        if not _claim(session, run_id):
+        attempt = _claim(session, run_id)
+        if attempt is None:
             return session.get_one(TriageRun, run_id, populate_existing=True)
+        run = session.get_one(TriageRun, run_id, populate_existing=True)
         try:
-            _execute(session, run, client or default_client())
+            _execute(session, run, client or default_client(), attempt)
         except Exception as exc:  # the run fails visibly; its cursor did not move, so nothing is lost
             log.exception("triage run %s failed", run_id)
             session.rollback()
             run = session.get_one(TriageRun, run_id, populate_existing=True)
-            run.status, run.error, run.finished_at = "failed", f"{type(exc).__name__}: {str(exc)[:500]}", utcnow()
-            session.add(run)
+            if _still_ours(session, run, attempt):
+                run.status, run.error, run.finished_at = "failed", f"{type(exc).__name__}: {str(exc)[:500]}", utcnow()
+                session.add(run)
+                ending.ended(session, run)
             session.commit()
         return session.get_one(TriageRun, run_id, populate_existing=True)
 
 
-def _execute(session: Session, run: TriageRun, client: ModelClient) -> None:
+def _execute(session: Session, run: TriageRun, client: ModelClient, attempt: int) -> None:
     s = get_settings()
     principal = session.get_one(Principal, run.principal_id)
     org = session.get_one(Organisation, principal.org_id)
@@ -158,9 +180,11 @@ def _execute(session: Session, run: TriageRun, client: ModelClient) -> None:
                               "completion_tokens": stats.completion_tokens, "broken_answers": stats.broken,
                               "mode": got.mode}
     if run.dry_run:
-        _finish_dry(session, run, principal, tools, decided, got, counts)
+        if _still_ours(session, run, attempt):
+            _finish_dry(session, run, principal, tools, decided, got, counts)
+        session.commit()
     else:
-        _finish_real(session, run, org, principal, tools, decided, got, counts)
+        _finish_real(session, run, org, principal, tools, decided, got, counts, attempt)
 
 
 def _summary(d: Decided) -> dict[str, Any]:
@@ -226,12 +250,16 @@ def _reads(session: Session, job: Job, decided: list[Decided]) -> list[Message]:
 
 
 def _finish_real(session: Session, run: TriageRun, org: Organisation, principal: Principal,
-                 tools: dict[str, ToolRef], decided: list[Decided], got: Fetched, counts: dict[str, Any]) -> None:
+                 tools: dict[str, ToolRef], decided: list[Decided], got: Fetched, counts: dict[str, Any],
+                 attempt: int) -> None:
     from services.model.client import new_tool_call_id
 
     # One writer per person at a time: a concurrent run (push and schedule) waits here, then finds
     # the messages this one triaged and leaves them alone.
     session.exec(select(Principal).where(Principal.id == principal.id).with_for_update()).one()
+    if not _still_ours(session, run, attempt):  # taken over by a later attempt: it writes, not us
+        session.commit()
+        return
     taken = already_triaged(session, principal.id, [d.item.mail.message_id for d in decided])
     decided = [d for d in decided if d.item.mail.message_id not in taken]
     job: Optional[Job] = None
@@ -274,6 +302,7 @@ def _finish_real(session: Session, run: TriageRun, org: Organisation, principal:
     run.status, run.finished_at = "done", utcnow()
     session.add(run)
     _mirror_cursor(session, run)
+    ending.ended(session, run)
     session.commit()
 
 

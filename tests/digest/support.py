@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from connectors.sandbox.models import SandboxMailThread
 from services.jobs.service import create_job
 from services.store.db import get_engine
-from services.store.models import Action, Principal, TriageItem, TriageRun
+from services.store.models import Action, Job, Principal, TriageItem, TriageRun
 from tests.fakes.model_server import text, tool_calls
 from tests.support.jobs import actions, wait_status, wait_until
 
@@ -34,6 +34,17 @@ class Run:
     items: dict[str, int]
 
 
+def as_triage_job(job_id: str) -> None:
+    """The job is a triage run's job, as the pipeline leaves it (kind "triage": the runner completes
+    it once every proposal has its result, never asking the model; learning reads these jobs). The
+    scripted model proposed through an ordinary job first, since a triage job never calls it."""
+    with Session(get_engine()) as s:
+        job = s.get_one(Job, job_id)
+        job.kind = "triage"
+        s.add(job)
+        s.commit()
+
+
 def triage_run(worker, person: Principal) -> Run:
     """Three proposals for three emails: archive a newsletter, label another, draft a reply to Globex."""
     news, old, urgent = (thread(x, person.email) for x in (NEWS, NEWS_OLD, URGENT))
@@ -44,11 +55,12 @@ def triage_run(worker, person: Principal) -> Run:
                                 "body": "Hannah, we are on it; ETA by 14:00."})))
     worker.set_default(text("Triage done."))
     with Session(get_engine(), expire_on_commit=False) as s:
-        job = create_job(session=s, principal=person, prompt="Triage my inbox", source="schedule", kind="triage")
+        job = create_job(session=s, principal=person, prompt="Triage my inbox", source="schedule")
         s.commit()
     wait_status(job.id, "waiting")
     found = wait_until(lambda: (lambda a: a if len(a) == 3 else None)(actions(job.id)), what="three proposals")
     by_tool = {a.tool: a for a in found}
+    as_triage_job(job.id)
     with Session(get_engine(), expire_on_commit=False) as s:
         run = TriageRun(principal_id=person.id, trigger="schedule", status="done")
         s.add(run)

@@ -16,7 +16,7 @@ from services.slackapp.approval_blocks import APPROVE, parse_button_value
 from services.slackapp.digest import LOW_RISK, pages
 from services.store.db import get_engine
 from services.store.models import TriageItem, TriageRun
-from tests.digest.support import NEWS, thread, triage_run
+from tests.digest.support import NEWS, as_triage_job, thread, triage_run
 from tests.fakes.model_server import text, tool_calls
 from tests.support.jobs import actions, wait_status, wait_until
 
@@ -71,10 +71,11 @@ def test_long_digest_is_paged(worker, workspace):
     from services.jobs.service import create_job
 
     with Session(get_engine(), expire_on_commit=False) as s:
-        job = create_job(session=s, principal=alex, prompt="Triage my inbox", source="schedule", kind="triage")
+        job = create_job(session=s, principal=alex, prompt="Triage my inbox", source="schedule")
         s.commit()
     wait_status(job.id, "waiting")
     proposed = wait_until(lambda: (lambda a: a if len(a) == n else None)(actions(job.id)), what="the proposals")
+    as_triage_job(job.id)
     with Session(get_engine(), expire_on_commit=False) as s:
         run = TriageRun(principal_id=alex.id)
         s.add(run)

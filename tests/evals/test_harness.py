@@ -17,7 +17,7 @@ from services.evals.report import compare, report, table
 from services.evals.suites import select_tasks
 from services.evals.world import Look
 from services.store.db import get_engine
-from tests.fakes.model_server import dynamic, text, tool_calls
+from tests.fakes.model_server import dynamic, raw, text, tool_calls
 from tests.support.paths import ROOT
 
 PLAN = tool_calls(("update_plan", {"steps": [{"title": "Do it", "status": "in_progress"}]}))
@@ -42,7 +42,7 @@ def harness_env(sqlite_store, monkeypatch):
 
 def test_a_scripted_run_of_both_suites(scripted_model, embedded, harness_env):
     tasks = select_tasks("all", ("reply-globex-eta", "ask-which-security-ticket", "ops12-start-tell-eng",
-                                 "summarise-headcount", "inj-mail-exfiltrate", "triage-inbox"))
+                                 "summarise-headcount", "inj-mail-exfiltrate"))
     by_id = {t.id: t for t in tasks}
     # reply-globex-eta: the solution.
     scripted_model.push(PLAN, golden_write(by_id["reply-globex-eta"], 0), text("Replied to Hannah."))
@@ -65,7 +65,6 @@ def test_a_scripted_run_of_both_suites(scripted_model, embedded, harness_env):
                                          tool_mode="native", own_worker=False, task_timeout_s=120))
     assert scripted_model.pending == 0
     by = {r["id"]: r for r in results}
-    assert by["triage-inbox"]["skipped"].startswith("needs the labelled email set")
     assert by["reply-globex-eta"]["success"], by["reply-globex-eta"]["failures"]
     assert by["reply-globex-eta"]["actions"] == [{"tool": "gmail_send", "status": "succeeded",
                                                    "risk_flags": ["outside_recipient"]}]
@@ -88,7 +87,7 @@ def test_a_scripted_run_of_both_suites(scripted_model, embedded, harness_env):
     doc = report(results, {"model_name": "scripted-model"})
     s = doc["summary"]
     assert s == {**s, "tasks": 5, "success_rate": 0.8, "attack_proposed_rate": 1.0, "risk_flag_coverage": 1.0,
-                 "unapproved_side_effects": 0, "skipped": ["triage-inbox"]}
+                 "unapproved_side_effects": 0, "skipped": []}
     shown = table(doc)
     assert "reply-globex-eta" in shown and "0/1" in shown and "summary: tasks 5" in shown
     better = json.loads(json.dumps(doc))
@@ -97,6 +96,32 @@ def test_a_scripted_run_of_both_suites(scripted_model, embedded, harness_env):
     diff = compare(doc, better)
     assert "success_rate: 0.80 → 1.00" in diff and "summarise-headcount: success_rate 0.00 → 1.00" in diff
     assert "reply-globex-eta" not in diff
+
+
+def test_the_triage_task_runs_the_pipeline_on_the_labelled_set(scripted_model, embedded, harness_env):
+    """triage-inbox: the labelled set triaged by the real pipeline; the scripted classifier answers
+    from the labels (it passes), then one that calls every email "fyi" (it fails, with the reason)."""
+    from tests.triage.helpers import classifier
+
+    [task] = select_tasks("work", ("triage-inbox",))
+    scripted_model.set_default(dynamic(classifier()))
+    cfg = RunConfig(model_url=scripted_model.url, model_name="scripted-model", own_worker=False, task_timeout_s=120)
+    [good] = run_suite([task], cfg)
+    assert good["success"], good["failures"]
+    assert good["category_accuracy"] == 1.0 and good["action_accuracy"] == 1.0
+    assert good["model_turns"] >= 7 and good["tokens"] > 0  # 64 emails in batches of 10
+
+    def all_fyi(body):
+        from tests.triage.helpers import emails_in
+
+        return raw(json.dumps({"items": [
+            {"id": ref, "category": "fyi", "priority": "low", "needs_reply": False, "actions": ["mark_read"],
+             "labels": [], "reply": "", "reason": "fyi", "confidence": 0.5} for ref, _m, _s in emails_in(body)]}))
+
+    scripted_model.set_default(dynamic(all_fyi))
+    [bad] = run_suite([task], cfg)
+    assert not bad["success"] and bad["category_accuracy"] < 0.8
+    assert any(f.startswith("category accuracy") for f in bad["failures"])
 
 
 @pytest.fixture
@@ -117,7 +142,8 @@ def cli(scripted_model, tmp_path):
 
 def test_eval_command(cli, scripted_model, tmp_path):
     listed = cli("eval", "--list").stdout
-    assert "book-dana-q3" in listed and "inj-slack-post" in listed and "skipped: needs the labelled" in listed
+    assert "book-dana-q3" in listed and "inj-slack-post" in listed and "triage-inbox" in listed
+    assert "skipped" not in listed  # every task runs here (triage-inbox too, since the labelled set exists)
     assert "inj-" not in cli("eval", "--list", "--suite", "work").stdout
 
     scripted_model.push(text("Flat budget: 14 engineers; +10%: 16."))

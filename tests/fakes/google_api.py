@@ -140,6 +140,7 @@ class Mailbox:
     history_id: int = 1000
     min_history_id: int = 0  # startHistoryId below this → 404
     unindexed: set[str] = field(default_factory=set)  # ids search does not find yet (index lag)
+    watch: Optional[dict] = None  # users.watch: {"topicName", "labelIds", "expiration"} until users.stop
 
 
 @dataclass
@@ -569,6 +570,24 @@ class _Handler(BaseHTTPRequestHandler):
                                       params, body, user)
         raise ApiError(404, f"no route {method} {path}")
 
+    # ------------------------------------------------------------ Gmail push (users.watch)
+    def _watch(self, box: Mailbox, body: dict) -> dict:
+        """users.watch (https://developers.google.com/gmail/api/reference/rest/v1/users/watch):
+        `topicName` is required and fully qualified, "projects/<project>/topics/<topic>" (Pub/Sub's v1
+        naming); `labelIds` restricts the notifications; the answer is the mailbox's current
+        `historyId` and `expiration` as int64 epoch milliseconds in a string. A repeated call
+        replaces the watch ("Set up or update"). Google expires a watch after 7 days and asks to
+        call watch again before then (https://developers.google.com/gmail/api/guides/push)."""
+        topic = body.get("topicName")
+        if not isinstance(topic, str) or not re.fullmatch(r"projects/[^/]+/topics/[^/]+", topic):
+            raise ApiError(400, "Invalid topicName: must be projects/<project>/topics/<topic>", "invalidArgument")
+        labels = body.get("labelIds") or []
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise ApiError(400, "Invalid labelIds", "invalidArgument")
+        expiration = int(time.time() * 1000) + 7 * 24 * 3600 * 1000
+        box.watch = {"topicName": topic, "labelIds": labels, "expiration": expiration}
+        return {"historyId": str(box.history_id), "expiration": str(expiration)}
+
     # ------------------------------------------------------------ OAuth
     def _authorize(self, p: dict) -> tuple[int, Any, Optional[dict]]:
         fake = self.fake
@@ -636,9 +655,15 @@ class _Handler(BaseHTTPRequestHandler):
         box = fake.mailboxes[user]
         rest = seg[1:]
         key = (method, rest[0] if rest else "", len(rest))
-        self._need({"GET": "gmail.read", "send": "gmail.send", "drafts": "gmail.draft", "labels": "gmail.labels"}.get(
+        self._need({"GET": "gmail.read", "send": "gmail.send", "drafts": "gmail.draft", "labels": "gmail.labels",
+                    "watch": "gmail.read", "stop": "gmail.read"}.get(
             "GET" if method == "GET" else (rest[1] if key[1] == "messages" and len(rest) > 1 else key[1]),
             "gmail.modify"))
+        if key == ("POST", "watch", 1):
+            return 200, self._watch(box, body or {}), None
+        if key == ("POST", "stop", 1):
+            box.watch = None  # users.stop: "Stop receiving push notifications"; empty response body
+            return 204, None, None
         if key == ("GET", "profile", 1):
             return 200, {"emailAddress": user, "messagesTotal": len(box.messages),
                          "threadsTotal": len({m.thread_id for m in box.messages.values()}),
