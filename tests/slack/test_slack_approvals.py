@@ -221,17 +221,17 @@ def test_a_job_from_elsewhere_gets_its_approval_as_a_dm(worker, slack, workspace
 
 
 def test_app_home_lists_approvals_jobs_and_schedules_and_decides_from_there(worker, slack, workspace):
-    from services.store.models import Schedule
+    from services.schedules.service import add_schedule
 
     _, people = workspace
     with Session(get_engine()) as s:
-        s.add(Schedule(principal_id=people["alex"].id, kind="triage", every_s=86400))
+        add_schedule(session=s, principal=people["alex"], kind="triage", when="weekdays 08:00")
         s.commit()
     job = start(slack, worker)
     slack.send.event({"type": "app_home_opened", "user": "U0ALEX", "channel": "D0ALEX", "tab": "home"})
     home = wait_until(lambda: slack.fake.calls("views.publish"), what="App Home")[-1].args
     shown = json.dumps(home["view"]["blocks"])
-    assert home["user_id"] == "U0ALEX" and "Q3 review" in shown and job.id[:8] in shown and "triage every day" in shown
+    assert home["user_id"] == "U0ALEX" and "Q3 review" in shown and job.id[:8] in shown and "*triage* weekdays 08:00" in shown
     value = next(e["value"] for b in home["view"]["blocks"] if b["type"] == "actions" for e in b["elements"]
                  if e["action_id"] == "wm_approve")
     slack.send.click("wm_approve", value, user="U0ALEX", home=True)
