@@ -3,14 +3,11 @@ broker and worker, sandbox) with the scripted model over HTTP."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.fakes.model_server import text, tool_calls
-from tests.support.paths import ROOT
+from tests.support.cli import workmode_runner
 
 SEND = ("gmail_send", {"to": ["dana@northwind.example"], "subject": "Slot", "body": "Tuesday 15:15 London?"})
 
@@ -21,12 +18,7 @@ def cli(scripted_model, tmp_path):
     env.update(WORKMODE_HOME=str(tmp_path / "home"), WORKMODE_MODEL_BASE_URL=scripted_model.url,
                WORKMODE_MODEL_NAME="scripted-model", WORKMODE_PLAN_FIRST="false")
 
-    def run(*args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(Path(sys.executable).parent / "workmode"), *args], cwd=ROOT, env=env, input=stdin,
-                              capture_output=True, text=True, timeout=120)
-        if ok:
-            assert proc.returncode == 0, proc.stdout + proc.stderr
-        return proc
+    run = workmode_runner(env)
 
     run("db", "upgrade")
     run("db", "seed")

@@ -56,16 +56,7 @@ def test_crash_after_the_create_does_not_create_a_second_issue(lagging_jira):
     model.push(tool_calls(CREATE), text("Filed it."))
     job_id = start(people["alex"], "File a bug: checkout times out")
     action = pending_action(job_id)
-    tool = get_connector("jira").tools["jira_create_issue"]
-    with Session(get_engine()) as world:  # the call the dead worker made
-        tool.run(tool_context(session=world, principal_id=people["alex"].id, principal_email=ALEX,
-                              org_id=people["alex"].org_id, job_id=job_id, action_id=action.id),
-                 tool.parse(action.arguments))
-    with Session(get_engine()) as s:
-        s.execute(update(Action).where(Action.id == action.id).values(
-            status=ActionStatus.executing, approved_hash=action.args_hash, decided_by="policy",
-            decided_via="policy", decided_at=utcnow(), executing_since=utcnow() - timedelta(hours=1), attempts=1))
-        s.commit()
+    _dead_worker_created(people, job_id, action)
     assert jira.index.keys() == {"OPS-1"}  # search has not seen OPS-2
 
     counts = reconcile(executing_stale_s=0)

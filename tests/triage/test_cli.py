@@ -3,14 +3,11 @@ embedded defaults (SQLite, sandbox) with the scripted model over HTTP."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.fakes.model_server import dynamic
-from tests.support.paths import ROOT
+from tests.support.cli import workmode_runner
 from tests.triage.helpers import classifier
 
 
@@ -21,12 +18,7 @@ def cli(scripted_model, tmp_path):
                WORKMODE_MODEL_NAME="scripted-model")
     scripted_model.set_default(dynamic(classifier()))
 
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(Path(sys.executable).parent / "workmode"), *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-        if ok:
-            assert proc.returncode == 0, proc.stdout + proc.stderr
-        return proc
+    run = workmode_runner(env)
 
     run("db", "upgrade")
     run("db", "seed")
