@@ -231,7 +231,10 @@ def run_suite(tasks: list[Task], cfg: RunConfig,
               on_result: Callable[[dict[str, Any]], None] = lambda r: None) -> list[dict[str, Any]]:
     """Every task `cfg.runs` times; results in order (one dict per run)."""
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="workmode-eval-") as tmp, model_env(cfg) as model:
+    # ignore_cleanup_errors: a task's last housekeeping (a digest, a late tick) may still write into
+    # its folder while the folder is removed; the results are already in hand.
+    with (tempfile.TemporaryDirectory(prefix="workmode-eval-", ignore_cleanup_errors=True) as tmp,
+          model_env(cfg) as model):
         harness = Harness(cfg, model, Path(tmp))
         for task in tasks:
             for n in range(1 if task.skip else cfg.runs):

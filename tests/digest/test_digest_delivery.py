@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from connectors.sandbox.fixture_triage import LABELLED
 from connectors.sandbox.models import SandboxMailMessage
+from services.reconcile import reconcile
 from services.schedules.service import add_schedule
 from services.schedules.tick import tick
 from services.slackapp.digest import deliver_once
@@ -75,7 +76,14 @@ def finished(run_id: str) -> TriageRun:
         with Session(get_engine()) as s:
             r = s.get_one(TriageRun, run_id)
             return r if r.status in ("done", "failed") else None
-    return wait_until(done, what="the triage run to finish")
+    try:
+        return wait_until(done, timeout=20, what="the triage run to finish")
+    except AssertionError:
+        # The broker delivers at least once and may lose a task (here: the shared in-process worker
+        # can take a task while its settings still name the previous test's store). The store is the
+        # source of truth: the reconciler re-sends a run whose task was lost, as in production.
+        reconcile(stale_s=0)
+        return wait_until(done, what="the triage run to finish after the reconciler re-sent it")
 
 
 def test_a_caught_up_run_dms_one_digest_once(worker, slack):  # noqa: F811
