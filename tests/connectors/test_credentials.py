@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from fastapi import FastAPI, Header, HTTPException
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -21,6 +21,7 @@ from services.identity import principal_by_email
 from services.store.db import get_engine
 from services.store.models import Credential
 from tests.fakes.google_api import ALEX, DANA, make_world
+from tests.support.web import header_principal
 
 
 @pytest.fixture
@@ -28,19 +29,11 @@ def world(store, fake_google):
     return make_world(fake_google)
 
 
-def current_principal(x_test_user: str = Header("")):
-    """The test app's sign-in: the API app passes its own session-based dependency instead."""
-    with Session(get_engine(), expire_on_commit=False) as s:
-        try:
-            return principal_by_email(s, x_test_user)
-        except LookupError:
-            raise HTTPException(401, "sign in first") from None
-
 
 @pytest.fixture
 def client(world):
     app = FastAPI()
-    app.include_router(make_router(current_principal))
+    app.include_router(make_router(header_principal))
     with TestClient(app, base_url="http://127.0.0.1:8000") as c:
         yield c
 

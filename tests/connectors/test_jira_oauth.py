@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from click.testing import CliRunner
-from fastapi import FastAPI, Header, HTTPException
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -26,22 +26,16 @@ from services.identity import principal_by_email
 from services.store.db import get_engine
 from services.store.models import Credential
 from tests.fakes.atlassian_auth import CLIENT_ID, CLOUD_ID, SITE_URL
+from tests.support.web import header_principal
 
 ALEX, DANA = "alex@northwind.example", "dana@northwind.example"
 
-
-def current_principal(x_test_user: str = Header("")):
-    with Session(get_engine(), expire_on_commit=False) as s:
-        try:
-            return principal_by_email(s, x_test_user)
-        except LookupError:
-            raise HTTPException(401, "sign in first") from None
 
 
 @pytest.fixture
 def client(atl):
     app = FastAPI()
-    app.include_router(make_router(current_principal))
+    app.include_router(make_router(header_principal))
     with TestClient(app, base_url="http://127.0.0.1:8000") as c:
         yield c
 

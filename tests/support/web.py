@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fastapi import Header, HTTPException
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from services.api.tokens import create_api_token, create_login_link
+from services.identity import principal_by_email
 from services.jobs.service import create_job
 from services.store.db import get_engine
 from services.store.models import Action, Principal
@@ -69,3 +71,13 @@ def propose(worker, person: Principal, arguments: dict[str, Any] | None = None, 
     worker.push(tool_calls((tool, arguments or EMAIL)))
     worker.set_default(text(answer))
     return pending(start_job(person, prompt))
+
+
+def header_principal(x_test_user: str = Header("")) -> Principal:
+    """A test app's sign-in for routers that take their sign-in dependency (the connect routes):
+    the principal named by the X-Test-User header. The API app passes its session-based one."""
+    with Session(get_engine(), expire_on_commit=False) as s:
+        try:
+            return principal_by_email(s, x_test_user)
+        except LookupError:
+            raise HTTPException(401, "sign in first") from None
