@@ -1,7 +1,7 @@
 """One Settings object for the whole application (env prefix WORKMODE_)."""
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -249,10 +249,29 @@ def _without_inputs(message: str, given: object) -> str:
     return message
 
 
-@lru_cache
+_lock = threading.Lock()
+_cached: Settings | None = None
+_generation = 0  # bumped by every reset
+
+
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, read from the environment once and kept until `reset_settings`. A read that a
+    reset overtook (another thread changed the environment meanwhile) is returned but not kept, so
+    the next caller reads the environment as it is now."""
+    global _cached
+    with _lock:
+        settings, generation = _cached, _generation
+    if settings is not None:
+        return settings
+    settings = Settings()
+    with _lock:
+        if generation == _generation and _cached is None:
+            _cached = settings
+    return settings
 
 
 def reset_settings() -> None:
-    get_settings.cache_clear()
+    """Forget the settings read so far (after the environment changed: tests, the eval harness)."""
+    global _cached, _generation
+    with _lock:
+        _cached, _generation = None, _generation + 1

@@ -67,6 +67,18 @@ def _isolated_env(monkeypatch, tmp_path):
     dispose_engines()
 
 
+@pytest.fixture(autouse=True)
+def _settled_worker(_isolated_env):
+    """Tasks run when a worker takes them and read the settings then: before this test's settings
+    are undone, what it left (a task in hand, queued, or held for a countdown) ends or is dropped,
+    so none of it runs against the next test's store (the session's embedded worker is shared, and
+    the in-process queues outlive the test that filled them)."""
+    yield
+    from workers.embedded import quiesce
+
+    assert quiesce(), "a task of this test was still running on the embedded worker 20 s after it ended"
+
+
 @pytest.fixture(scope="session")
 def pg_url():
     name = f"workmode_test_{uuid.uuid4().hex[:8]}"

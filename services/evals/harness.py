@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -32,9 +32,6 @@ class RunConfig:
     tool_mode: str = ""  # native | json; empty: the model's default (json for the local model)
     runs: int = 1
     task_timeout_s: float = 600.0
-    # Start the embedded worker per task (as `workmode run` does); False: one already runs in this
-    # process on the embedded broker (tasks read the settings and the store when they run).
-    own_worker: bool = True
 
 
 @contextmanager
@@ -103,19 +100,25 @@ class Harness:
         shutil.copy(self.template, home / "workmode.db")
 
     def run(self, task: Task, n: int = 0) -> dict[str, Any]:
+        from workers.embedded import embedded_worker, quiesce
+
         if task.skip:
             return {"id": task.id, "suite": task.suite, "kind": task.kind, "run": n, "skipped": task.skip}
         home = self.root / f"{task.id}-{n}"
         self._fresh_store(home)
-        with environment(self.env(home)):
-            return self._run(task, n)
+        with environment(self.env(home)), embedded_worker():  # started per task, or the one running here
+            try:
+                return self._run(task, n)
+            finally:
+                # What the task left behind (the step in hand after a cancel, a digest, a retry held
+                # for later) must not run against the next task's store: it ends or is dropped here.
+                quiesce(self.cfg.task_timeout_s)
 
     def _run(self, task: Task, n: int) -> dict[str, Any]:
         from connectors.sandbox.seed import seed_workspace
         from services.errors import WorkmodeError
         from services.jobs.service import cancel_job, create_job
         from services.store.db import get_engine
-        from workers.embedded import embedded_worker
 
         with Session(get_engine(), expire_on_commit=False) as s:
             org = seed_workspace(s)
@@ -130,30 +133,27 @@ class Harness:
         reviewer = Reviewer(task, actor)
         timed_out = False
         t0 = time.monotonic()
-        with embedded_worker() if self.cfg.own_worker else nullcontext():
+        with Session(get_engine(), expire_on_commit=False) as s:
+            job = create_job(session=s, principal=actor, prompt=task.prompt, source="eval",
+                             max_steps=task.max_steps)
+            s.commit()
+            job_id = job.id
+        while True:
             with Session(get_engine(), expire_on_commit=False) as s:
-                job = create_job(session=s, principal=actor, prompt=task.prompt, source="eval",
-                                 max_steps=task.max_steps)
-                s.commit()
-                job_id = job.id
-            while True:
-                with Session(get_engine(), expire_on_commit=False) as s:
-                    job = s.get_one(Job, job_id)
-                    if job.status in FINAL_JOB_STATUSES:
-                        break
-                    if time.monotonic() - t0 > self.cfg.task_timeout_s:
-                        timed_out = True
-                        cancel_job(session=s, job_id=job_id, actor=actor, reason="eval task timeout")
-                        s.commit()
-                        continue
-                    if job.status == "waiting":
-                        try:
-                            reviewer.step(s, job, Look(s, s.get_one(type(org), org.id)))
-                        except WorkmodeError:  # the job moved on (ended, decided elsewhere): look again
-                            s.rollback()
-                time.sleep(POLL_S)
-            if timed_out:
-                _drain(self.cfg.task_timeout_s)
+                job = s.get_one(Job, job_id)
+                if job.status in FINAL_JOB_STATUSES:
+                    break
+                if time.monotonic() - t0 > self.cfg.task_timeout_s:
+                    timed_out = True
+                    cancel_job(session=s, job_id=job_id, actor=actor, reason="eval task timeout")
+                    s.commit()
+                    continue
+                if job.status == "waiting":
+                    try:
+                        reviewer.step(s, job, Look(s, s.get_one(type(org), org.id)))
+                    except WorkmodeError:  # the job moved on (ended, decided elsewhere): look again
+                        s.rollback()
+            time.sleep(POLL_S)
         wall = time.monotonic() - t0
         with Session(get_engine(), expire_on_commit=False) as s:
             org = s.get_one(type(org), org.id)
@@ -161,7 +161,6 @@ class Harness:
             end = capture(s, org, s.get_one(Job, job_id))
             failures = check(task, end, look)
         return result(task, n, end, failures, wall, timed_out)
-
 
     def _run_triage(self, task: Task, n: int, org: Any, actor: Principal) -> dict[str, Any]:
         """The labelled set in the person's inbox (and nothing else new), one triage run through the
@@ -196,16 +195,6 @@ class Harness:
                 "tokens": int(counts.get("prompt_tokens") or 0) + int(counts.get("completion_tokens") or 0),
                 "wall_s": round(time.monotonic() - t0, 2), "timed_out": False, "questions": 0,
                 "unapproved_side_effects": 0, "actions": [], "answer": "", **accuracy(got)}
-
-
-def _drain(limit_s: float) -> None:
-    """After a cancel, let the worker finish the step in hand (a model request may still be out) so
-    it stops cleanly; the step finds the job cancelled and writes nothing."""
-    from celery.worker import state
-
-    deadline = time.monotonic() + limit_s
-    while state.active_requests and time.monotonic() < deadline:
-        time.sleep(POLL_S)
 
 
 def result(task: Task, n: int, end: EndState, failures: list[str], wall_s: float, timed_out: bool) -> dict[str, Any]:

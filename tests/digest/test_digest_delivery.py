@@ -12,7 +12,6 @@ from sqlmodel import Session, select
 
 from connectors.sandbox.fixture_triage import LABELLED
 from connectors.sandbox.models import SandboxMailMessage
-from services.reconcile import reconcile
 from services.schedules.service import add_schedule
 from services.schedules.tick import tick
 from services.slackapp.digest import deliver_once
@@ -28,24 +27,7 @@ pytestmark = pytest.mark.usefixtures("settle", "triage_quiet")
 
 @pytest.fixture
 def triage_quiet(worker, slack):  # noqa: F811
-    """Set up after the store and Slack: the settings every thread reads name this test's store
-    (a worker thread may have cached them just before the environment changed). After each test,
-    wait until no triage run or digest DM is in the worker's hands."""
-    import os
-    import time
-
-    from services.config import get_settings, reset_settings
-
-    steady = 0
-    for _ in range(200):  # until the cached settings name this store, and stay so for a while
-        if get_settings().db_url == os.environ["WORKMODE_DATABASE_URL"]:
-            steady += 1
-            if steady >= 5:
-                break
-        else:
-            steady = 0
-            reset_settings()
-        time.sleep(0.05)
+    """After each test, wait until no triage run or digest DM is in the worker's hands."""
     yield
 
     def quiet() -> bool:
@@ -76,14 +58,7 @@ def finished(run_id: str) -> TriageRun:
         with Session(get_engine()) as s:
             r = s.get_one(TriageRun, run_id)
             return r if r.status in ("done", "failed") else None
-    try:
-        return wait_until(done, timeout=20, what="the triage run to finish")
-    except AssertionError:
-        # The broker delivers at least once and may lose a task (here: the shared in-process worker
-        # can take a task while its settings still name the previous test's store). The store is the
-        # source of truth: the reconciler re-sends a run whose task was lost, as in production.
-        reconcile(stale_s=0)
-        return wait_until(done, what="the triage run to finish after the reconciler re-sent it")
+    return wait_until(done, what="the triage run to finish")
 
 
 def test_a_caught_up_run_dms_one_digest_once(worker, slack):  # noqa: F811

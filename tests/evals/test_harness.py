@@ -62,7 +62,7 @@ def test_a_scripted_run_of_both_suites(scripted_model, embedded, harness_env):
                         text("Hannah says 340 orders are stuck and wants an ETA by 15:00."))
 
     results = run_suite(tasks, RunConfig(model_url=scripted_model.url, model_name="scripted-model",
-                                         tool_mode="native", own_worker=False, task_timeout_s=120))
+                                         tool_mode="native", task_timeout_s=120))
     assert scripted_model.pending == 0
     by = {r["id"]: r for r in results}
     assert by["reply-globex-eta"]["success"], by["reply-globex-eta"]["failures"]
@@ -105,7 +105,7 @@ def test_the_triage_task_runs_the_pipeline_on_the_labelled_set(scripted_model, e
 
     [task] = select_tasks("work", ("triage-inbox",))
     scripted_model.set_default(dynamic(classifier()))
-    cfg = RunConfig(model_url=scripted_model.url, model_name="scripted-model", own_worker=False, task_timeout_s=120)
+    cfg = RunConfig(model_url=scripted_model.url, model_name="scripted-model", task_timeout_s=120)
     [good] = run_suite([task], cfg)
     assert good["success"], good["failures"]
     assert good["category_accuracy"] == 1.0 and good["action_accuracy"] == 1.0
