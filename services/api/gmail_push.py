@@ -31,12 +31,11 @@ from joserfc.jwk import KeySet
 from sqlalchemy import or_, update
 from sqlmodel import col, select
 
-from services import queues
 from services.api.deps import DbDep
 from services.config import get_settings
 from services.errors import Invalid, Unauthorized, Unavailable
-from services.jobs.dispatch import after_commit, send_task
 from services.store.models import MailWatch, TriageRun, utcnow
+from services.triage.run import enqueue_run
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -146,6 +145,6 @@ async def gmail_push(request: Request, db: DbDep) -> Response:
     db.add(run)
     db.flush()
     run_id = run.id
-    after_commit(db, lambda: send_task(queues.TRIAGE_RUN, [run_id]))
+    enqueue_run(db, run_id)
     db.commit()
     return JSONResponse({"started": True, "triage_run_id": run_id}, status_code=202)

@@ -175,6 +175,6 @@ def notes(session: Session, run: TriageRun) -> list[str]:
         out.append("Dry run: nothing was proposed; this shows what would happen.")
     if run.status == "failed" and run.error:
         out.append(f"The run failed: {run.error}")
-    elif run.status == "running":
+    elif run.status not in ("done", "failed"):
         out.append("Still running: more items may appear.")
     return out

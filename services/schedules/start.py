@@ -15,11 +15,10 @@ from typing import Any, Optional
 
 from sqlmodel import Session
 
-from services import queues
-from services.jobs.dispatch import after_commit, send_task
 from services.jobs.service import create_job
 from services.schedules.recurrence import zone
 from services.store.models import Principal, Schedule, ScheduleRun, TriageRun
+from services.triage.run import enqueue_run
 
 REPORT_RULES = (
     "Gather what this asks for across the connected tools (mail, calendar, tickets, chat) with their read "
@@ -73,8 +72,7 @@ def start_run(session: Session, schedule: Schedule, run: ScheduleRun, *, since: 
         session.add(triage)
         session.flush()
         run.triage_run_id = triage.id
-        triage_id = triage.id
-        after_commit(session, lambda: send_task(queues.TRIAGE_RUN, [triage_id]))
+        enqueue_run(session, triage.id)
     else:
         job = create_job(session=session, principal=principal, source="schedule",
                          prompt=job_prompt(schedule, run, principal, since),

@@ -227,7 +227,7 @@ class TriageRun(SQLModel, table=True):
     schedule_run_id: Optional[str] = Field(default=None, foreign_key="schedule_run.id")
     trigger: str = "schedule"  # schedule | push | manual | dry_run
     dry_run: bool = False  # shows what would happen; proposes nothing
-    status: str = "running"  # running | done | failed
+    status: str = "running"  # running (queued) | classifying (claimed by a worker) | done | failed
     cursor_from: Optional[str] = None
     cursor_to: Optional[str] = None
     gap_note: Optional[str] = Field(default=None, sa_column=Column(Text))  # expired cursor, resync window

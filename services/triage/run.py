@@ -16,12 +16,13 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from connectors.base import ToolError
-from services import triage_memory
+from services import queues, triage_memory
 from services.agent.runner import default_client
 from services.agent.toolbox import ToolRef, job_tools
 from services.config import get_settings
 from services.credentials.access import tool_context
 from services.errors import NotFound
+from services.jobs.dispatch import after_commit, send_task
 from services.jobs.service import bump, create_job, finish
 from services.jobs.transcript import append, tool_message
 from services.model.client import ModelClient
@@ -59,6 +60,11 @@ def start_run(session: Session, principal: Principal, *, trigger: str = "manual"
     session.add(run)
     session.flush()
     return run
+
+
+def enqueue_run(session: Session, run_id: str) -> None:
+    """After the caller's commit, send the run to the workers (the TRIAGE_RUN task)."""
+    after_commit(session, lambda: send_task(queues.TRIAGE_RUN, [run_id]))
 
 
 def categories_for(org: Organisation) -> dict[str, str]:

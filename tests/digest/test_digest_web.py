@@ -103,3 +103,40 @@ def test_rejections_become_a_suggested_rule_visible_and_revertible(worker, works
         assert {m.status for m in s.exec(select(TriageMemory))} == {"forgotten"}
     # Forgotten stays forgotten: the same two decisions are not learned again.
     assert client.get("/triage/memory").text.count('data-status="forgotten"') == 2
+
+
+def test_a_dry_run_from_the_settings_page_shows_what_triage_would_do(worker, workspace, client):
+    """Settings → Dry run: a run on the past days of mail that proposes nothing; its page lists each
+    email with its verdict and what would be proposed, and offers nothing to approve."""
+    from connectors.sandbox.fixture_triage import LABELLED
+    from services.store.models import TriageRun
+    from tests.fakes.model_server import dynamic
+    from tests.triage.helpers import classifier, seed
+
+    _, people = workspace
+    news = next(e for e in LABELLED if e["expected"]["category"] == "newsletter")
+    seed([news], ago=60)
+    worker.set_default(dynamic(classifier()))
+    csrf = sign_in(client, people["alex"])
+    assert 'action="/triage/dry-run"' in client.get("/settings").text
+    assert client.post("/triage/dry-run", data={"days": "2"}, follow_redirects=False).status_code == 403  # no CSRF
+    assert client.post("/triage/dry-run", data={"days": "61", "csrf_token": csrf}).status_code == 400
+    started = client.post("/triage/dry-run", data={"days": "2", "csrf_token": csrf}, follow_redirects=False)
+    assert started.status_code == 303
+    run_id = started.headers["location"].rsplit("/", 1)[1]
+
+    def finished() -> TriageRun | None:
+        with Session(get_engine()) as s:
+            run = s.get_one(TriageRun, run_id)
+            return run if run.status in ("done", "failed") else None
+
+    run = wait_until(finished, what="the dry run")
+    assert run.status == "done" and run.dry_run and run.counts["window_days"] == 2, run.error
+    html = client.get(f"/triage/{run_id}").text
+    assert "Dry run: nothing was proposed" in html and 'id="dry-run"' in html
+    assert news["subject"] in html and "<code>gmail_archive</code>" in html
+    assert 'id="digest"' not in html and "Approve all low-risk" not in html  # nothing to decide
+    with Session(get_engine()) as s:
+        assert s.exec(select(Action)).all() == []  # proposed nothing
+    # Someone else's dry run page is not found, as any digest.
+    assert client.get("/triage/" + "0" * 32).status_code == 404

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import col, select
 
 from services.api.deps import DbDep, FormDep, WebUser, check_csrf
 from services.api.web.templating import flash, page
 from services.digest.batch import Outcome, approve_low_risk, decide_picked, fingerprint
 from services.digest.build import build, low_risk, visible_run
-from services.errors import Invalid, NotFound, WorkmodeError
-from services.store.models import Principal
+from services.errors import Conflict, Invalid, NotFound, WorkmodeError
+from services.store.models import Principal, TriageRun
+from services.triage.run import enqueue_run, start_run
 from services.triage_memory import accept, decline, forget, listing
 from services.triage_memory.learn import tool_label
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
+MAX_DRY_RUN_DAYS = 60  # as `workmode triage run --dry-run --days`
 MEMORY_ACTIONS = {"forget": forget, "accept": accept, "decline": decline}
 
 
@@ -54,6 +57,24 @@ def memory_change(memory_id: str, verb: str, request: Request, me: WebUser, db: 
     back = str(form.get("back") or "")
     ok = back.startswith("/triage/") and "//" not in back and "\\" not in back
     return RedirectResponse(back if ok else "/triage/memory", status_code=303)
+
+
+@router.post("/triage/dry-run")
+def dry_run(request: Request, me: WebUser, db: DbDep, form: FormDep) -> Response:
+    """Try triage on the past days of one's own mail: a run that proposes nothing and shows, on its
+    digest page, what it would have proposed (the CLI's `workmode triage run --dry-run`)."""
+    raw = str(form.get("days") or "1").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DRY_RUN_DAYS:
+        raise Invalid(f"days must be a whole number from 1 to {MAX_DRY_RUN_DAYS}", "days")
+    busy = db.exec(select(TriageRun.id).where(TriageRun.principal_id == me.id, TriageRun.dry_run == True,  # noqa: E712  (SQL)
+                                              col(TriageRun.status).not_in(["done", "failed"]))).first()
+    if busy is not None:  # one at a time: each costs model requests over many emails
+        raise Conflict(f"a dry run is still running: see /triage/{busy}")
+    run = start_run(db, me, dry_run=True, days=int(raw))
+    enqueue_run(db, run.id)
+    db.commit()
+    flash(request, f"Dry run started on the past {raw} day(s) of mail: nothing will be proposed.")
+    return RedirectResponse(f"/triage/{run.id}", status_code=303)
 
 
 @router.get("/triage/{run_id}")
