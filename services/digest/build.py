@@ -173,6 +173,8 @@ def notes(session: Session, run: TriageRun) -> list[str]:
         out.append(run.gap_note)
     if run.dry_run:
         out.append("Dry run: nothing was proposed; this shows what would happen.")
+    if (run.digest or {}).get("email_action"):
+        out.append("A draft of this digest, to your own inbox, waits for approval with the actions below.")
     if run.status == "failed" and run.error:
         out.append(f"The run failed: {run.error}")
     elif run.status not in ("done", "failed"):

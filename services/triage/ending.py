@@ -3,7 +3,9 @@
 - the ScheduleRun that started it is marked `done` or `failed` (with the error), and
 - its digest is planned: the web page `/triage/<run>` always exists; a Slack DM is due when the
   schedule's delivery names `slack` (a push-triggered run follows the person's triage schedule, and
-  only when it triaged something; a manual run outside a schedule is shown where it was started).
+  only when it triaged something; a manual run outside a schedule is shown where it was started);
+  when it names `email`, the run proposed a draft of the digest to the person with its actions
+  (services/triage/email_digest.py) and the plan records it.
   `TriageRun.digest["delivery"]` records the plan, and the `workmode.triage.digest` task, sent after
   the commit, delivers the DM once (services/slackapp/digest.deliver_once); the reconciler sends it
   again when the queue lost it (services/triage/recover.py).
@@ -21,14 +23,15 @@ from services.store.models import Schedule, ScheduleRun, TriageRun, utcnow
 DUE = "due"
 
 
-def channels(session: Session, run: TriageRun) -> list[str]:
-    """Where this run's digest goes (besides the web page, which always exists)."""
+def channels(session: Session, run: TriageRun, *, triaged: Optional[int] = None) -> list[str]:
+    """Where this run's digest goes (besides the web page, which always exists). `triaged`: the
+    emails it triaged, when asked before the run records its counts."""
     schedule: Optional[Schedule] = None
     if run.schedule_run_id:
         srun = session.get(ScheduleRun, run.schedule_run_id)
         schedule = session.get(Schedule, srun.schedule_id) if srun else None
     elif run.trigger == "push":
-        if not (run.counts or {}).get("triaged"):
+        if not (triaged if triaged is not None else (run.counts or {}).get("triaged")):
             return []  # a push that found nothing new tells nobody
         schedule = session.exec(select(Schedule).where(
             Schedule.principal_id == run.principal_id, Schedule.kind == "triage",
@@ -54,6 +57,8 @@ def ended(session: Session, run: TriageRun) -> None:
     delivery: dict[str, Any] = {"channels": wanted}
     if "slack" in wanted:
         delivery["slack"] = DUE
+    if "email" in wanted:  # proposed with the run's actions (services/triage/email_digest.py)
+        delivery["email"] = "draft proposed" if (run.digest or {}).get("email_action") else "nothing to send"
     run.digest = {**(run.digest or {}), "delivery": delivery}
     session.add(run)
     if "slack" in wanted:

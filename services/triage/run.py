@@ -42,7 +42,7 @@ from services.store.models import (
     TriageRun,
     utcnow,
 )
-from services.triage import ending
+from services.triage import email_digest, ending
 from services.triage import rules as rulebook
 from services.triage.classify import DEFAULT_CATEGORIES, Classified, Stats, classify
 from services.triage.mailbox import Fetched, Mail, already_triaged, fetch
@@ -282,7 +282,16 @@ def _finish_real(session: Session, run: TriageRun, org: Organisation, principal:
             calls = _checked(tools, calls, notes)
             planned.append((d, [(new_tool_call_id(), n, a) for n, a in calls], notes + more))
         all_calls = [c for _d, cs, _n in planned for c in cs]
+        digest_call = None
+        if "email" in ending.channels(session, run, triaged=len(decided)) and email_digest.TOOL in tools:
+            items = [(d.item.mail.subject, d.item.mail.sender, d.category, len(cs)) for d, cs, _n in planned]
+            digest_call = (new_tool_call_id(), email_digest.TOOL, email_digest.draft_arguments(
+                run_id=run.id, to=principal.email, public_url=get_settings().public_url, items=items))
+            all_calls.append(digest_call)
         actions = propose_all(session, job, org, principal, tools, all_calls, reads) if all_calls else {}
+        if digest_call is not None:
+            drafted = actions.get(digest_call[0])
+            run.digest = {**(run.digest or {}), "email_action": drafted.id if drafted else None}
     else:
         actions = {}
     for d, cs, notes in planned:

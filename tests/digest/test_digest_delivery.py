@@ -127,3 +127,29 @@ def run_state(run_id: str) -> dict:
     with Session(get_engine()) as s:
         return dict((s.get_one(TriageRun, run_id).digest or {}).get("delivery") or {})
 
+
+def test_email_delivery_proposes_one_draft_of_the_digest_to_the_person(worker, slack):  # noqa: F811
+    """"email" in the schedule's delivery: the run proposes, with its other actions and through the
+    gate, one gmail_create_draft to the person listing the emails and linking to the run's page;
+    it waits for approval (nothing is drafted, let alone sent, until someone says yes)."""
+    from services.store.models import Action
+
+    worker.set_default(dynamic(classifier()))
+    news = [e for e in LABELLED if e["expected"]["category"] == "newsletter"][:2]
+    only_new(seed(news, ago=0))
+    p, sid = scheduled(["web", "email"])
+    with Session(get_engine()) as s:
+        first = s.get_one(Schedule, sid).next_run_at
+    [started] = tick(first + timedelta(minutes=1))
+    run = finished(started.triage_run_id)
+    assert run.status == "done", run.error
+    assert run_state(run.id) == {"channels": ["web", "email"], "email": "draft proposed"}
+    with Session(get_engine()) as s:
+        draft = s.get_one(Action, run.digest["email_action"])
+        assert draft.tool == "gmail_create_draft" and draft.status == "pending"
+        assert draft.arguments["to"] == [p.email] and draft.arguments["subject"] == "Inbox triage digest: 2 email(s)"
+        body = draft.arguments["body"]
+        assert f"/triage/{run.id}" in body and all(e["subject"] in body for e in news)
+        others = s.exec(select(Action).where(Action.job_id == draft.job_id, Action.id != draft.id)).all()
+        assert others and all(a.tool != "gmail_create_draft" for a in others)  # the run's own proposals
+    assert slack.fake.in_channel("D0ALEX") == []
