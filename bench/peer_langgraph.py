@@ -31,7 +31,7 @@ def missing() -> list[str]:
     for name in NEEDS:
         try:
             found = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:
+        except (ModuleNotFoundError, ValueError):  # a parent package missing, or blocked
             found = False
         if not found:
             out.append(name)
