@@ -182,7 +182,7 @@ TIMED = [
     ("process_calls", "services.agent.runner", "process_calls"),
     ("process_calls: run_read (tool)", "services.agent.calls", "run_read"),
     ("process_calls: tool_message", "services.agent.calls", "tool_message"),
-    ("lock_job (after calls)", "services.agent.runner", "lock_job"),
+    ("commit_progress", "services.agent.runner", "commit_progress"),
     ("bump (runner)", "services.agent.runner", "bump"),
     ("_add_usage (bump)", "services.agent.runner", "_add_usage"),
     ("finish", "services.agent.runner", "finish"),
