@@ -20,7 +20,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
+
+Durability = Literal["sync", "async", "exit"]
 
 NEEDS = ("langgraph", "langgraph.checkpoint.postgres", "langchain_openai")
 
@@ -59,7 +64,7 @@ class LangGraphPeer:
 
     def __init__(self, model_url: str, principal: Any, org: Any, checkpoint_url: str, *,
                  final: str, prompt: str, steps_per_job: int, summarize: Callable[..., dict],
-                 durability: str = "async"):
+                 durability: Durability = "async"):
         from langchain_core.tools import StructuredTool
         from langchain_openai import ChatOpenAI
         from langgraph.checkpoint.postgres import PostgresSaver
@@ -116,9 +121,9 @@ class LangGraphPeer:
 
         self.job = SimpleNamespace(id=uuid.uuid4().hex, prompt=self.prompt)
         self.seq = 0
+        config: RunnableConfig = {"configurable": {"thread_id": self.job.id}, "recursion_limit": 4 * self.steps_per_job}
         state = self.graph.invoke(
-            {"messages": [("user", first_user_message(self.job, self.principal, utcnow()))]},
-            {"configurable": {"thread_id": self.job.id}, "recursion_limit": 4 * self.steps_per_job},
+            {"messages": [("user", first_user_message(self.job, self.principal, utcnow()))]}, config,
             durability=self.durability,
         )
         msgs = state["messages"]
