@@ -26,7 +26,9 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The `bench` extra brings the LangGraph+PostgresSaver peer the engine is compared with.
 bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python bench/engine.py
 
 upgrade: $(STAMP)
