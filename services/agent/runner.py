@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
@@ -83,18 +84,38 @@ def advance(job_id: str, version: int, client: ModelClient | None = None) -> str
         except Superseded:
             log.info("job %s superseded; stopping", job_id)
             return "superseded"
-        except Exception as exc:
-            # A bug or bad data, not a transient outage (those raise before we can write anyway,
-            # and the lease + reconciler retry them): fail visibly rather than loop forever.
-            log.exception("job %s step crashed", job_id)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                return _crashed(session, job_id, exc)
+            # The database dropped our connection (a restart, a failover, pg_terminate_backend):
+            # an outage, not a bug. The step's uncommitted work is gone, as after a killed worker;
+            # hand the job back to the queue (or, if the database is still away, to the lease and
+            # the reconciler), never fail it for that.
+            log.warning("job %s lost its database connection; requeued", job_id)
             session.rollback()
-            job = session.get_one(Job, job_id, populate_existing=True)
             try:
-                finish(session, job, JobStatus.failed, error=f"internal error in a step: {type(exc).__name__}: {exc}")
-            except Superseded:  # cancelled (or taken over) meanwhile: that says how it ended
+                requeue(session, session.get_one(Job, job_id, populate_existing=True))
+                session.commit()
+            except Superseded:
                 return "superseded"
-            session.commit()
-            return "failed"
+            except DBAPIError:
+                log.warning("job %s: database still away; the reconciler takes it over after its lease", job_id)
+            return "requeued"
+        except Exception as exc:
+            return _crashed(session, job_id, exc)
+
+
+def _crashed(session: Session, job_id: str, exc: Exception) -> str:
+    """A bug or bad data: fail visibly rather than loop forever."""
+    log.exception("job %s step crashed", job_id, exc_info=exc)
+    session.rollback()
+    job = session.get_one(Job, job_id, populate_existing=True)
+    try:
+        finish(session, job, JobStatus.failed, error=f"internal error in a step: {type(exc).__name__}: {exc}")
+    except Superseded:  # cancelled (or taken over) meanwhile: that says how it ended
+        return "superseded"
+    session.commit()
+    return "failed"
 
 
 def step(session: Session, job: Job, client: ModelClient, cache: dict[str, list[Message]] | None = None) -> str:
