@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check bench upgrade clean
+.PHONY: demo test check bench bench-scale upgrade clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,10 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python bench/engine.py
+
+# Many concurrent jobs against a slow model with capped slots: utilisation, latency, prefix reuse.
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
 
 upgrade: $(STAMP)
 	$(BIN)/workmode db upgrade
