@@ -38,4 +38,4 @@ def test_requests_of_a_job_extend_each_other(worker, workspace):
     for n, body in enumerate(stamped):
         system = body["messages"][0]
         system["content"] = f"Current time: 2026-12-01 10:{n:02d}:00\n{system['content']}"
-    assert prefix_stability(stamped)["within_job"] < TARGET_PREFIX
+    assert prefix_stability(stamped)["within_job"] < TARGET_PREFIX  # about 0.7
