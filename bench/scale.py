@@ -292,15 +292,15 @@ def run_batch(principal, model: ModelServer, workers: int, args, env, logs: Path
 
 # ------------------------------------------------------------------------------- main
 def print_table(rows: list[dict]) -> None:
-    head = (f"{'workers':>7} {'jobs':>5} {'slots':>5} {'wall s':>7} {'util':>5} {'turns/s':>8} {'ideal':>6} "
-            f"{'steps/s':>8} {'ideal':>6} {'p50 ms':>8} {'p95 ms':>8} {'queued ms':>9}")
+    head = (f"{'workers':>7} {'jobs':>5} {'slots':>5} {'server':>6} {'wall s':>7} {'util':>5} "
+            f"{'turns/s':>8} {'ideal':>6} {'steps/s':>8} {'ideal':>6} {'p50 ms':>8} {'p95 ms':>8} {'queued ms':>9}")
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['workers']:>7} {r['jobs']:>5} {r['slots']:>5} {r['wall_s']:>7.1f} {r['utilisation']:>5.2f} "
-              f"{r['turns_per_s']:>8.2f} {r['ideal_turns_per_s']:>6.2f} {r['steps_per_s']:>8.2f} "
-              f"{r['ideal_steps_per_s']:>6.2f} {r['latency_p50_ms']:>8.0f} {r['latency_p95_ms']:>8.0f} "
-              f"{r['queued_ms_mean']:>9.1f}")
+        print(f"{r['workers']:>7} {r['jobs']:>5} {r['slots']:>5} {r['server_slots']:>6} {r['wall_s']:>7.1f} "
+              f"{r['utilisation']:>5.2f} {r['turns_per_s']:>8.2f} {r['ideal_turns_per_s']:>6.2f} "
+              f"{r['steps_per_s']:>8.2f} {r['ideal_steps_per_s']:>6.2f} {r['latency_p50_ms']:>8.0f} "
+              f"{r['latency_p95_ms']:>8.0f} {r['queued_ms_mean']:>9.1f}")
     print("-" * len(head))
 
 
@@ -382,7 +382,8 @@ def main() -> int:
     prefix = prefix_stability(all_requests)
     print()
     print_table(rows)
-    print(f"ideal = server slots / turn time ({args.server_slots} / {args.turn_ms / 1000:g} s) model turns/s; "
+    print("slots: WORKMODE_MODEL_MAX_CONCURRENCY; server: the model server's slots (utilisation is of these). "
+          f"ideal = server slots / turn time ({args.server_slots} / {args.turn_ms / 1000:g} s) model turns/s; "
           f"x {STEPS}/{MODEL_TURNS} steps/s. Latency: created_at -> finished_at (queueing for a worker included).")
     print(f"prefix: {prefix['requests']} requests of {prefix['jobs']} jobs; within a job {prefix['within_job']:.3f} "
           f"(min {prefix['within_job_min']:.3f}) of each request's bytes is a prefix of the next "
