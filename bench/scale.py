@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -402,6 +403,7 @@ def main() -> int:
         print(f"scale: workers={r['workers']} jobs={r['jobs']} slots={r['slots']} utilisation={r['utilisation']:.2f} "
               f"p50_ms={r['latency_p50_ms']:.0f} p95_ms={r['latency_p95_ms']:.0f}")
     print(f"prefix: within_job={prefix['within_job']:.2f} across_jobs={prefix['across_jobs']:.2f}")
+    shutil.rmtree(logs, ignore_errors=True)  # the workers' logs are kept only when something went wrong
     return 0
 
 
