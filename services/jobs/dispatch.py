@@ -8,6 +8,11 @@ action by its state and enqueues it again: the store, not Redis, is the source o
 The commit and rollback hooks are attached to a session the first time something is enqueued on
 it (SQLAlchemy's instance-level events), not to every Session of the process: a session that
 enqueues nothing pays nothing.
+
+Savepoints (`session.begin_nested()`): SQLAlchemy emits `after_commit` when a savepoint is released
+too, long before the outer transaction commits, so each pending send remembers how deeply nested
+its transaction was. A released savepoint hands its sends to the transaction around it; a
+savepoint rolled back drops only the sends made inside it; only the outermost commit sends.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from services import queues
 
@@ -26,31 +31,55 @@ _PENDING = "after_commit"
 _HOOKED = "after_commit_hooked"
 
 
-def _pending(session: Session) -> list[Callable[[], None]]:
+def _depth(transaction: SessionTransaction | None) -> int:
+    """How many savepoints deep `transaction` is (0: the outermost transaction, or none yet)."""
+    depth = 0
+    while transaction is not None:
+        depth += transaction.nested
+        transaction = transaction.parent
+    return depth
+
+
+def _pending(session: Session) -> list[tuple[int, Callable[[], None]]]:
     if not session.info.get(_HOOKED):
         event.listen(session, "after_commit", _run_after_commit)
-        event.listen(session, "after_rollback", _drop_after_rollback)
+        event.listen(session, "after_transaction_end", _drop_unsent)
         session.info[_HOOKED] = True
-    pending: list[Callable[[], None]] = session.info.setdefault(_PENDING, [])
+    pending: list[tuple[int, Callable[[], None]]] = session.info.setdefault(_PENDING, [])
     return pending
 
 
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's outermost transaction commits; never if that transaction,
+    or the savepoint it was registered in, rolls back."""
+    _pending(session).append((_depth(session.get_nested_transaction()), callback))
+
+
 def _run_after_commit(session: Session) -> None:
+    depth = _depth(session.get_nested_transaction())
+    if depth:  # a savepoint released: its sends now belong to the transaction around it
+        session.info[_PENDING] = [(min(d, depth - 1), cb) for d, cb in session.info.get(_PENDING, [])]
+        return
     callbacks = session.info.pop(_PENDING, [])
-    for cb in callbacks:
+    for _d, cb in callbacks:
         try:
             cb()
         except Exception:  # the reconciler will enqueue it again from the store
             log.exception("enqueue after commit failed; the reconciler will retry")
 
 
-def _drop_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run `callback` once the session's current transaction commits; never if it rolls back."""
-    _pending(session).append(callback)
+def _drop_unsent(session: Session, transaction: SessionTransaction) -> None:
+    """`transaction` ended: sends registered inside it that were not handed outwards (it rolled
+    back) are dropped. After the outermost commit nothing is left to drop. (A flush runs in a
+    subtransaction of its own, neither nested nor outermost: its end changes nothing.)"""
+    if transaction.parent is not None and not transaction.nested:
+        return
+    depth = _depth(transaction)
+    kept = [(d, cb) for d, cb in session.info.get(_PENDING, []) if d < depth]
+    if kept:
+        session.info[_PENDING] = kept
+    else:
+        session.info.pop(_PENDING, None)
 
 
 def send_task(name: str, args: list[Any], countdown: float | None = None) -> None:

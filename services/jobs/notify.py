@@ -101,6 +101,8 @@ def followed_in_slack(source: Optional[str], reply_to: Any) -> bool:
 
 
 def _resolve(session: OrmSession) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released (SQLAlchemy says "commit" for it too): wait for the real one
     marked = session.info.pop(MARKED, None)
     if not marked:
         return
@@ -110,6 +112,8 @@ def _resolve(session: OrmSession) -> None:
 
 
 def _send(session: OrmSession) -> None:
+    if session.in_nested_transaction():
+        return
     for job_id in session.info.pop(DUE, ()):
         try:
             enqueue(job_id)
@@ -118,6 +122,8 @@ def _send(session: OrmSession) -> None:
 
 
 def _drop(session: OrmSession) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint rolled back: the marks stay (a notify too many renders the same state)
     session.info.pop(MARKED, None)
     session.info.pop(DUE, None)
 

@@ -44,3 +44,75 @@ def test_a_session_that_enqueues_nothing_has_no_hooks(monkeypatch):
         assert event.contains(busy, "after_commit", dispatch._run_after_commit)
         assert not event.contains(quiet, "after_commit", dispatch._run_after_commit)
         assert not event.contains(Session, "after_commit", dispatch._run_after_commit)
+
+
+def test_a_send_made_inside_a_savepoint_waits_for_the_outer_commit():
+    """SQLAlchemy emits after_commit when a savepoint is released: a task sent then could run
+    before the row it names is committed (a scheduled job's advance finding no job)."""
+    engine = sa.create_engine("sqlite://")
+    sent: list[str] = []
+    with Session(engine) as s:
+        s.execute(sa.text("SELECT 1"))
+        dispatch.after_commit(s, lambda: sent.append("outer"))
+        with s.begin_nested():
+            dispatch.after_commit(s, lambda: sent.append("released"))
+            with s.begin_nested():
+                dispatch.after_commit(s, lambda: sent.append("inner"))
+        assert sent == []  # two savepoints released, nothing committed yet
+        s.commit()
+        assert sent == ["outer", "released", "inner"]
+        s.commit()
+        assert len(sent) == 3
+
+
+def test_a_savepoint_rolled_back_drops_only_its_own_sends():
+    engine = sa.create_engine("sqlite://")
+    sent: list[str] = []
+    with Session(engine) as s:
+        s.execute(sa.text("SELECT 1"))
+        dispatch.after_commit(s, lambda: sent.append("before"))
+        try:
+            with s.begin_nested():
+                dispatch.after_commit(s, lambda: sent.append("rolled back"))
+                raise ValueError("refused")
+        except ValueError:
+            pass
+        with s.begin_nested():
+            dispatch.after_commit(s, lambda: sent.append("after"))
+        s.commit()
+        assert sent == ["before", "after"]
+        dispatch.after_commit(s, lambda: sent.append("never"))
+        with s.begin_nested():
+            dispatch.after_commit(s, lambda: sent.append("never either"))
+        s.rollback()
+        s.commit()
+        assert sent == ["before", "after"]
+
+
+def test_a_scheduled_job_is_committed_before_its_advance_is_sent(store, workspace, monkeypatch):
+    """Through the schedules' tick (which starts each run inside savepoints): when the advance
+    task goes out, the job it names is already committed and visible to another connection."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import select
+
+    from services.schedules.service import add_schedule
+    from services.schedules.tick import tick
+    from services.store.db import get_engine
+    from services.store.models import Job, Principal
+
+    seen: list[tuple[str, bool]] = []
+
+    def record(name, args, countdown=None):
+        with Session(get_engine()) as other:  # another connection: sees only what is committed
+            seen.append((name, other.get(Job, args[0]) is not None))
+
+    monkeypatch.setattr(dispatch, "send_task", record)
+    with Session(get_engine(), expire_on_commit=False) as s:
+        alex = s.exec(select(Principal).where(Principal.email == "alex@northwind.example")).one()
+        sc = add_schedule(session=s, principal=alex, kind="report", when="every Monday 09:00", delivery=["web"],
+                          prompt="what changed", now=datetime(2025, 3, 20, tzinfo=UTC))
+        s.commit()
+        slot = sc.next_run_at
+    [started] = tick(slot + timedelta(minutes=1))
+    assert started.job_id and seen == [("workmode.agent.advance", True)]
