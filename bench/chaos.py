@@ -79,6 +79,15 @@ def writes_for(tag: str, n: int) -> list[tuple[str, dict]]:
     return out[:n]
 
 
+def writes_in(prompt: str) -> int:
+    """How many writes a chaos job's prompt asks for (every job the check counts is one this run
+    created, so its prompt always says)."""
+    found = PROMPT_RE.search(prompt)
+    if found is None:
+        raise ValueError(f"not a chaos job's prompt: {prompt!r}")
+    return int(found.group(2))
+
+
 def reply_for(body: dict):
     """Turn n of a job, from the number of assistant messages in the request: read, two writes at
     once, the third write (three-write jobs), the answer."""
@@ -450,7 +459,7 @@ def check(job_ids: list[str]) -> dict[str, Any]:
             in_doubt.append(f"action {a.id} ({a.tool}) in_doubt, sandbox shows it "
                             f"{'happened' if happened else 'did not happen'}: {a.error}")
     for job in jobs:
-        n = int(PROMPT_RE.search(job.prompt).group(2))  # type: ignore[union-attr]
+        n = writes_in(job.prompt)
         proposed = Counter((a.tool, a.args_hash) for a in by_job.get(job.id, []))
         duplicates += [f"job {job.id} proposed {tool} {k} times" for (tool, _), k in proposed.items() if k > 1]
         done = {a.tool for a in by_job.get(job.id, []) if rows[a.id] > 0}

@@ -53,7 +53,7 @@ def check_shape(url: str) -> str:
     if parts.query or parts.fragment or url.endswith("?") or url.endswith("#"):
         raise ValueError("must not have a query string or fragment")
     try:
-        parts.port  # noqa: B018 (reading it validates the port)
+        parts.port  # noqa: B018  (reading it validates the port)
     except ValueError:
         raise ValueError("has an invalid port") from None
     return url.rstrip("/")

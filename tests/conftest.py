@@ -1,5 +1,7 @@
 """Shared fixtures: the real PostgreSQL and SQLite stores, real Redis, environment isolation, and
-the engine's: a seeded sandbox workspace, fast model retries, an embedded worker.
+the engine's: a seeded sandbox workspace, fast model retries, an embedded worker; and those that
+several areas share: the API app and a client, a second organisation and `settle` (web, digest),
+and Workmode configured for Slack against the local Slack API (`slack`: slack, schedules, digest).
 
 `store` is parametrised over both backends: a test that takes it runs on SQLite and PostgreSQL.
 Each backend's database is created and migrated once per test session (`workmode db upgrade`'s
@@ -12,7 +14,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 # The suite never depends on the shell it runs in: WORKMODE_* variables are cleared before any
 # Workmode module reads them (WORKMODE_TEST_* say where the test databases are, and stay). In
@@ -26,14 +28,15 @@ from connectors.sandbox import models as sandbox_models  # noqa: E402,F401  (aft
 from services.config import reset_settings  # noqa: E402  (after the env reset)
 from services.store import models  # noqa: E402,F401  (after the env reset; registers its tables)
 from services.store.db import dispose_engines, get_engine  # noqa: E402  (after the env reset)
-from services.store.models import Organisation, Principal  # noqa: E402  (after the env reset)
+from services.store.models import Action, Job, Organisation, Principal  # noqa: E402  (after the env reset)
 from tests.support.db import PG_ADMIN_URL, REDIS_URL, use_database  # noqa: E402  (after the env reset)
+from tests.support.jobs import wait_until  # noqa: E402  (after the env reset)
 from tests.support.oidc import CLIENT_ID, CLIENT_SECRET, LocalIdP  # noqa: E402  (after the env reset)
 from tests.support.require import fail_skip_in_ci  # noqa: E402  (after the env reset, with the imports above)
 
 # The fakes that bring fixtures (pytest_plugins may only be set here, in the root conftest).
 pytest_plugins = ["tests.fakes.model_server", "tests.fakes.google_api", "tests.fakes.jira_api",
-                  "tests.fakes.atlassian_auth", "tests.fakes.slack_web"]
+                  "tests.fakes.atlassian_auth", "tests.fakes.slack_web", "tests.fakes.slack_api"]
 
 # Nothing in the test run may reach a real model endpoint: every test that needs a model starts
 # the scripted server in tests/fakes and points WORKMODE_MODEL_BASE_URL at it.
@@ -198,3 +201,80 @@ def atl(store, fake_jira, fake_atlassian, monkeypatch):
                    Principal(org_id=org.id, email=dana, name="Dana", time_zone="UTC")])
         s.commit()
     return fake_atlassian
+
+
+# ---------------------------------------------------------------- the web app (tests/web, digest, …)
+@pytest.fixture
+def settle(workspace, scripted_model):
+    """After the test, wait until the embedded worker has nothing in hand, so that it does not
+    write into the next test's freshly emptied tables. (It holds the scripted model, so the model
+    is still there while the last jobs finish.) Autouse in tests/web; other modules that start
+    work ask for it."""
+    yield
+
+    def quiet():
+        with Session(get_engine()) as s:
+            busy_jobs = s.exec(select(Job.id).where(col(Job.status).in_(["queued", "running"]))).first()
+            busy_actions = s.exec(select(Action.id).where(col(Action.status).in_(["approved", "executing"]))).first()
+            return busy_jobs is None and busy_actions is None
+
+    wait_until(quiet, timeout=30, what="the worker to finish its work")
+
+
+@pytest.fixture
+def other_org(workspace) -> Principal:
+    """Globex, a second organisation with its own approver, Eve."""
+    with Session(get_engine(), expire_on_commit=False) as s:
+        org = Organisation(name="Globex", domains=["globex.example"], policy={"approvers": ["eve@globex.example"]})
+        s.add(org)
+        s.flush()
+        eve = Principal(org_id=org.id, email="eve@globex.example", name="Eve Globex", roles=["approver"],
+                        time_zone="Asia/Tokyo")
+        s.add(eve)
+        s.commit()
+        return eve
+
+
+@pytest.fixture
+def app(workspace):
+    from services.api.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+# ---------------------------------------------------------------- Slack (tests/slack, schedules, digest)
+@pytest.fixture
+def slack(slack_api, monkeypatch):
+    """Workmode configured for Slack against the fake Web API (`slack_api`, tests/fakes/slack_api.py),
+    with /slack/events mounted on a plain FastAPI app (the router the API app includes), driven by
+    a signing SlackSender."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from services.config import get_settings
+    from services.slackapp.http import router
+    from services.slackapp.identity import clear_cache
+    from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, SlackSender, SlackWorld
+
+    monkeypatch.setenv("WORKMODE_SLACK_BOT_TOKEN", BOT_TOKEN)
+    monkeypatch.setenv("WORKMODE_SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    monkeypatch.setenv("WORKMODE_SLACK_API_URL", slack_api.api_url)
+    monkeypatch.setenv("WORKMODE_SLACK_UPDATE_INTERVAL_S", "0")
+    for _ in range(50):  # a worker thread may cache settings read just before the env changed
+        reset_settings()
+        if get_settings().slack_api_url == slack_api.api_url:
+            break
+    clear_cache()
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as http:
+        yield SlackWorld(slack_api, SlackSender(http, SIGNING_SECRET, slack_api), http)
+    clear_cache()

@@ -139,7 +139,7 @@ def needs_model(rules: list[TriageRule]) -> bool:
 
 # ---------------------------------------------------------------- storage
 def active_rules(session: Session, principal_id: str) -> list[TriageRule]:
-    q = select(TriageRule).where(TriageRule.principal_id == principal_id, TriageRule.active == True)  # noqa: E712  (SQL)
+    q = select(TriageRule).where(TriageRule.principal_id == principal_id, TriageRule.active == True)  # noqa: E712  (builds SQL: active = true)
     return list(session.exec(q.order_by(col(TriageRule.created_at))))
 
 

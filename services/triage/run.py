@@ -79,7 +79,7 @@ def categories_for(org: Organisation) -> dict[str, str]:
 
 def last_cursor(session: Session, principal_id: str) -> Optional[str]:
     q = (select(TriageRun.cursor_to)
-         .where(TriageRun.principal_id == principal_id, TriageRun.dry_run == False,  # noqa: E712  (SQL)
+         .where(TriageRun.principal_id == principal_id, TriageRun.dry_run == False,  # noqa: E712  (builds SQL: dry_run = false)
                 TriageRun.status == "done", col(TriageRun.cursor_to).is_not(None))
          .order_by(col(TriageRun.finished_at).desc()).limit(1))
     return session.exec(q).first()

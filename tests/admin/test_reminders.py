@@ -12,36 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from services.approvals.reminders import REMINDED, SUMMARY, aware, send_reminders
+from services.approvals.reminders import SUMMARY, aware
 from services.reconcile import reconcile
 from services.store.db import get_engine
 from services.store.models import Action, Organisation, utcnow
-from tests.fakes.model_server import text, tool_calls
-from tests.support.jobs import decide_now, events, pending_action, start, wait_status
-
-SEND = ("gmail_send", {"to": ["dana@northwind.example"], "subject": "Q3", "body": "Tuesday 10:00?"})
-
-
-def set_reminders(org: Organisation, **reminders) -> None:
-    with Session(get_engine()) as s:
-        row = s.get(Organisation, org.id)
-        row.policy = {**row.policy, "reminders": reminders}
-        s.commit()
-
-
-def tick(now) -> dict[str, int]:
-    with Session(get_engine()) as s:  # a plain session, as the reconciler's would be
-        return send_reminders(session=s, now=now)
-
-
-def reminded(job_id: str) -> list[dict]:
-    return [e.data for e in events(job_id) if e.kind == REMINDED]
-
-
-def waiting(worker, person, answer: str = "Done.") -> Action:
-    worker.push(tool_calls(SEND))
-    worker.set_default(text(answer))
-    return pending_action(start(person, "email Dana about Q3"))
+from tests.support.jobs import decide_now, events, wait_status
+from tests.support.reminders import reminded, set_reminders, tick, waiting
 
 
 def test_reminders_fire_once_per_interval_and_stop_after_a_decision(worker, workspace):

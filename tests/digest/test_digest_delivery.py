@@ -18,7 +18,6 @@ from services.slackapp.digest import deliver_once
 from services.store.db import get_engine
 from services.store.models import Principal, Schedule, ScheduleRun, TriageRun
 from tests.fakes.model_server import dynamic
-from tests.slack.conftest import slack, slack_api  # noqa: F401  (fixtures)
 from tests.support.jobs import wait_until
 from tests.triage.helpers import alex, classifier, seed
 
@@ -26,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("settle", "triage_quiet")
 
 
 @pytest.fixture
-def triage_quiet(worker, slack):  # noqa: F811
+def triage_quiet(worker, slack):
     """After each test, wait until no triage run or digest DM is in the worker's hands."""
     yield
 
@@ -61,7 +60,7 @@ def finished(run_id: str) -> TriageRun:
     return wait_until(done, what="the triage run to finish")
 
 
-def test_a_caught_up_run_dms_one_digest_once(worker, slack):  # noqa: F811
+def test_a_caught_up_run_dms_one_digest_once(worker, slack):
     worker.set_default(dynamic(classifier()))
     news = [e for e in LABELLED if e["expected"]["category"] == "newsletter"][:2]
     esc = [e for e in LABELLED if e["expected"]["category"] == "escalation"][:1]
@@ -88,7 +87,7 @@ def test_a_caught_up_run_dms_one_digest_once(worker, slack):  # noqa: F811
     assert run_state(run.id)["channels"] == ["web", "slack"]
 
 
-def test_web_only_delivery_sends_no_dm(worker, slack):  # noqa: F811
+def test_web_only_delivery_sends_no_dm(worker, slack):
     worker.set_default(dynamic(classifier()))
     only_new(seed([e for e in LABELLED if e["expected"]["category"] == "newsletter"][:1], ago=0))
     _p, sid = scheduled(["web"])
@@ -104,7 +103,7 @@ def test_web_only_delivery_sends_no_dm(worker, slack):  # noqa: F811
         assert s.get_one(ScheduleRun, started.run_id).status == "done"
 
 
-def test_a_failed_run_marks_its_schedule_run_failed_and_says_so(worker, slack):  # noqa: F811
+def test_a_failed_run_marks_its_schedule_run_failed_and_says_so(worker, slack):
     from tests.fakes.model_server import error
 
     worker.set_default(error(400))
@@ -128,7 +127,7 @@ def run_state(run_id: str) -> dict:
         return dict((s.get_one(TriageRun, run_id).digest or {}).get("delivery") or {})
 
 
-def test_email_delivery_proposes_one_draft_of_the_digest_to_the_person(worker, slack):  # noqa: F811
+def test_email_delivery_proposes_one_draft_of_the_digest_to_the_person(worker, slack):
     """"email" in the schedule's delivery: the run proposes, with its other actions and through the
     gate, one gmail_create_draft to the person listing the emails and linking to the run's page;
     it waits for approval (nothing is drafted, let alone sent, until someone says yes)."""

@@ -1,6 +1,6 @@
 """A local HTTP server that speaks the Slack Web API methods Workmode calls, for tests.
 
-    with FakeSlack() as slack:                 # or the `slack_api` fixture (tests/slack/conftest.py)
+    with FakeSlack() as slack:                 # or the `slack_api` fixture
         WebClient(token="xoxb-test", base_url=slack.api_url)   # what WORKMODE_SLACK_API_URL points at
         slack.calls("chat.postMessage")        # recorded calls, arguments as sent
         slack.message(channel, ts)             # a message as it looks now (after chat.update)
@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
+
+import pytest
 
 from tests.fakes.slack_scopes import manifest_scopes, missing_scope, required
 
@@ -383,3 +385,9 @@ class SlackWorld:
     fake: FakeSlack
     send: SlackSender
     http: Any
+
+
+@pytest.fixture
+def slack_api():
+    with FakeSlack() as fake:
+        yield fake

@@ -7,7 +7,6 @@ from sqlmodel import Session, select
 
 from services.store.db import get_engine
 from services.store.models import Principal, Schedule
-from tests.slack.conftest import slack, slack_api  # noqa: F401  (fixtures: the Slack fake and the app configured for it)
 from tests.support.web import api_token, sign_in
 
 
@@ -67,7 +66,7 @@ def test_settings_page_adds_pauses_resumes_and_removes(workspace):
     assert schedules() == []
 
 
-def test_slack_schedule_commands_and_app_home(workspace, slack):  # noqa: F811
+def test_slack_schedule_commands_and_app_home(workspace, slack):
     from tests.support.jobs import wait_until
 
     slack.send.command("schedule add report every Monday 09:00 OPS tickets that changed last week")

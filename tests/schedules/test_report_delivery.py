@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 from services.store.db import get_engine
 from services.store.models import Job, Principal, ScheduleRun
 from tests.fakes.model_server import text
-from tests.slack.conftest import slack, slack_api  # noqa: F401  (fixtures: the Slack fake and the app configured for it)
 from tests.support.jobs import wait_status, wait_until
 from tests.support.web import sign_in
 
@@ -33,7 +32,7 @@ def add_report(deliver: list[str]) -> datetime:
         return sc.next_run_at
 
 
-def test_a_report_is_delivered_to_the_web_and_as_a_slack_dm_with_its_sources(worker, slack):  # noqa: F811
+def test_a_report_is_delivered_to_the_web_and_as_a_slack_dm_with_its_sources(worker, slack):
     from services.api.app import create_app
     from services.schedules.tick import tick
 
@@ -71,7 +70,7 @@ def _alex() -> dict:
         return s.exec(select(Principal).where(Principal.email == "alex@northwind.example")).one().model_dump()
 
 
-def test_a_web_only_report_sends_no_slack_message_and_email_delivery_asks_for_a_draft(worker, slack):  # noqa: F811
+def test_a_web_only_report_sends_no_slack_message_and_email_delivery_asks_for_a_draft(worker, slack):
     from services.schedules.tick import tick
 
     slot = add_report(["web", "email"])

@@ -11,8 +11,8 @@ from services.approvals.reminders import aware
 from services.reconcile import reconcile
 from services.store.db import get_engine
 from services.store.models import Action, utcnow
-from tests.admin.test_reminders import set_reminders, tick, waiting
 from tests.support.jobs import wait_status, wait_until
+from tests.support.reminders import set_reminders, tick, waiting
 
 
 def test_reminders_summaries_and_expiry_reach_people_in_slack(worker, workspace, slack):

@@ -66,7 +66,7 @@ def dry_run(request: Request, me: WebUser, db: DbDep, form: FormDep) -> Response
     raw = str(form.get("days") or "1").strip()
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_DRY_RUN_DAYS:
         raise Invalid(f"days must be a whole number from 1 to {MAX_DRY_RUN_DAYS}", "days")
-    busy = db.exec(select(TriageRun.id).where(TriageRun.principal_id == me.id, TriageRun.dry_run == True,  # noqa: E712  (SQL)
+    busy = db.exec(select(TriageRun.id).where(TriageRun.principal_id == me.id, TriageRun.dry_run == True,  # noqa: E712  (builds SQL: dry_run = true)
                                               col(TriageRun.status).not_in(["done", "failed"]))).first()
     if busy is not None:  # one at a time: each costs model requests over many emails
         raise Conflict(f"a dry run is still running: see /triage/{busy}")
