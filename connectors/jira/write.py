@@ -21,7 +21,6 @@ from connectors.shapes.tickets import AssignArgs, CommentArgs, CreateArgs, Trans
 
 COMMENT_PROPERTY = "workmode.action"
 TRANSITION_PROPERTY = "workmode.transition"
-DEFAULT_PRIORITY = CreateArgs.model_fields["priority"].default
 
 
 def find_user(jira: Jira, email: str, field: str = "assignee") -> dict:
@@ -78,14 +77,13 @@ def jira_create_issue(ctx: ToolContext, args: CreateArgs) -> ToolResult:
 
 def create_fields(screen: CreateScreen, args: CreateArgs, labels: list[str], action_id: str | None) -> dict:
     """The create request's fields: only those on the screen; a clear error for what the screen
-    lacks or requires beyond what the tool can give."""
+    lacks or requires beyond what the tool can give. Priority is sent only when asked for (the
+    project's default applies otherwise), and only as one of the values the screen allows."""
     where = f"{screen.project}'s create screen for {screen.issue_type}"
     fields: dict[str, Any] = {"project": {"key": screen.project}, "issuetype": {"id": screen.issue_type_id},
                               "summary": args.summary}
-    # The engine stores arguments with their defaults filled in, so "asked for" means "not the
-    # default": a priority other than the schema's default is asked for; Medium may be left out.
     asked = {"description": bool(args.description), "labels": bool(labels), "assignee": bool(args.assignee),
-             "priority": args.priority != DEFAULT_PRIORITY}
+             "priority": args.priority is not None}
     lacking = [f.title() for f, wanted in asked.items() if wanted and not screen.has(f)]
     if lacking:
         raise ToolError(f"{where} has no {', '.join(lacking)}; leave {'it' if len(lacking) == 1 else 'them'} out")
@@ -93,17 +91,26 @@ def create_fields(screen: CreateScreen, args: CreateArgs, labels: list[str], act
         fields["description"] = args.description
     if screen.has("labels"):
         fields["labels"] = labels + ([marker_label(action_id)] if action_id else [])
-    if screen.has("priority"):
-        allowed = screen.allowed("priority")
-        if allowed is not None and args.priority not in allowed:
-            raise ToolError(f"priority '{args.priority}' is not offered in {screen.project}; "
-                            f"its priorities are: {', '.join(allowed)}")
-        fields["priority"] = {"name": args.priority}
+    if args.priority is not None:
+        fields["priority"] = {"name": allowed_priority(screen, args.priority)}
     missing = screen.unfillable(set(fields) | ({"assignee"} if args.assignee else set()))
     if missing:
         raise ToolError(f"{where} requires {', '.join(missing)}, which this tool cannot fill; "
                         "create the issue in Jira")
     return fields
+
+
+def allowed_priority(screen: CreateScreen, wanted: str) -> str:
+    """The priority the screen allows by this name (any case), as Jira spells it; a clear error
+    naming the project's priorities otherwise."""
+    allowed = screen.allowed("priority")
+    if allowed is None:  # the screen lists no values (a restricted field): Jira itself will judge the name
+        return wanted.strip()
+    chosen = next((p for p in allowed if p.lower() == wanted.strip().lower()), None)
+    if chosen is None:
+        raise ToolError(f"priority '{wanted}' is not offered in {screen.project}; "
+                        f"its priorities are: {', '.join(allowed)}")
+    return chosen
 
 
 def jira_comment(ctx: ToolContext, args: CommentArgs) -> ToolResult:
@@ -154,7 +161,8 @@ AS = "the connected Jira account"
 
 def create_preview(a: CreateArgs) -> Preview:
     fields: dict[str, Any] = {"Project": a.project.upper(), "Type": a.issue_type, "Summary": a.summary,
-                              "Priority": a.priority, "Assignee": a.assignee or "Unassigned", "Reporter": AS}
+                              "Priority": a.priority or "the project's default",
+                              "Assignee": a.assignee or "Unassigned", "Reporter": AS}
     if a.labels:
         fields["Labels"] = list(a.labels)
     return Preview("ticket", f"Create {a.issue_type} in {a.project.upper()}: {a.summary}", fields, a.description)

@@ -8,12 +8,22 @@ from sqlmodel import select
 from connectors.base import Connector, NotFound, Preview, ToolContext, ToolError, ToolResult
 from connectors.common import principal_by_email
 from connectors.sandbox.common import applied, replay, verify_effect
+from connectors.sandbox.jql import PRIORITIES
 from connectors.sandbox.models import SandboxComment as Comment
 from connectors.sandbox.models import SandboxIssue as Issue
 from connectors.sandbox.models import SandboxProject as Project
 from connectors.sandbox.tickets import get_issue, transitions_of
 from connectors.shapes.tickets import AssignArgs, CommentArgs, CreateArgs, TransitionArgs
 from services.store.models import utcnow
+
+# The sandbox site's issue type scheme and priority scheme (Jira's defaults), for every project.
+ISSUE_TYPES = ("Task", "Bug", "Story", "Epic")
+DEFAULT_PRIORITY = "Medium"
+
+
+def _named(wanted: str, offered: list[str] | tuple[str, ...]) -> str | None:
+    """`wanted` as the site spells it (any case), or None."""
+    return next((o for o in offered if o.lower() == wanted.strip().lower()), None)
 
 
 def _person(ctx: ToolContext, email: str, field: str) -> str:
@@ -32,6 +42,16 @@ def jira_create_issue(ctx: ToolContext, args: CreateArgs) -> ToolResult:
     if project is None:
         keys = [p.key for p in ctx.session.exec(select(Project).where(Project.org_id == ctx.org_id))]
         raise NotFound(f"no project {args.project!r}; projects: {', '.join(keys) or 'none'}")
+    # The same refusals as the Jira connector's (connectors/jira/screens.py, write.py).
+    issue_type = _named(args.issue_type, ISSUE_TYPES)
+    if issue_type is None:
+        raise ToolError(f"'{args.issue_type}' is not an issue type of {project.key}; its issue types are: "
+                        f"{', '.join(ISSUE_TYPES)}")
+    priorities = list(reversed(PRIORITIES))  # Highest first, as Jira lists them
+    priority = DEFAULT_PRIORITY if args.priority is None else _named(args.priority, priorities)
+    if priority is None:
+        raise ToolError(f"priority '{args.priority}' is not offered in {project.key}; "
+                        f"its priorities are: {', '.join(priorities)}")
     if any(" " in label for label in args.labels):
         raise ToolError("labels cannot contain spaces")
     assignee = _person(ctx, args.assignee, "assignee") if args.assignee else None
@@ -40,9 +60,9 @@ def jira_create_issue(ctx: ToolContext, args: CreateArgs) -> ToolResult:
     ctx.session.add(project)
     now = utcnow()
     issue = Issue(org_id=ctx.org_id, project_id=project.id, project_key=project.key, number=number,
-                  key=f"{project.key}-{number}", issue_type=args.issue_type, summary=args.summary,
+                  key=f"{project.key}-{number}", issue_type=issue_type, summary=args.summary,
                   description=args.description, assignee=assignee, reporter=ctx.principal_email,
-                  labels=list(dict.fromkeys(args.labels)), priority=args.priority, created=now, updated=now,
+                  labels=list(dict.fromkeys(args.labels)), priority=priority, created=now, updated=now,
                   action_id=ctx.action_id)
     ctx.session.add(issue)
     return applied(ctx, "jira_create_issue", {"key": issue.key, "status": issue.status})
@@ -93,7 +113,8 @@ def jira_assign(ctx: ToolContext, args: AssignArgs) -> ToolResult:
 
 def _create_preview(a: CreateArgs) -> Preview:
     fields: dict[str, Any] = {"Project": a.project.upper(), "Type": a.issue_type, "Summary": a.summary,
-                              "Priority": a.priority, "Assignee": a.assignee or "Unassigned",
+                              "Priority": a.priority or "the project's default",
+                              "Assignee": a.assignee or "Unassigned",
                               "Reporter": "me (the requester)"}
     if a.labels:
         fields["Labels"] = list(a.labels)

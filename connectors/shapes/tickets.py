@@ -1,12 +1,14 @@
 """Argument models of the issue-tracker tools (jira_*), shared by the sandbox and Jira connectors."""
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Optional
 
 from pydantic import BaseModel, Field
 
-IssueType = Literal["Task", "Bug", "Story", "Epic"]
-Priority = Literal["Highest", "High", "Medium", "Low", "Lowest"]
+# Issue types and priorities are each Jira project's own (its issue type scheme, its priority
+# scheme), so they are free text here; the connector checks them against what the project offers
+# (Jira: its create metadata) and refuses plainly, naming what it does offer.
+NAME_MAX = 60  # Jira's longest issue type or priority name
 
 
 class SearchArgs(BaseModel):
@@ -24,12 +26,17 @@ class GetArgs(BaseModel):
 
 class CreateArgs(BaseModel):
     project: str = Field(..., description="Project key, e.g. OPS.")
-    issue_type: IssueType = Field("Task", description="Task, Bug, Story or Epic.")
+    issue_type: str = Field("Task", min_length=1, max_length=NAME_MAX,
+                            description="Issue type as the project names it, e.g. Task, Bug, Story, Epic, or the "
+                            "project's own such as Incident. A type the project does not offer is refused with "
+                            "the list of those it does.")
     summary: str = Field(..., min_length=1, max_length=255, description="One-line title.")
     description: str = Field("", description="Details (plain text).")
     assignee: Optional[str] = Field(None, description="Assignee's email; omit to leave unassigned.")
     labels: list[str] = Field(default_factory=list, description="Labels (no spaces), e.g. ['q3', 'customer'].")
-    priority: Priority = Field("Medium", description="Highest, High, Medium, Low or Lowest.")
+    priority: Optional[str] = Field(None, min_length=1, max_length=NAME_MAX,
+                                    description="Priority as the project names it, e.g. Highest, High, Medium, Low, "
+                                    "Lowest; omit to leave the project's default.")
 
 
 class CommentArgs(BaseModel):

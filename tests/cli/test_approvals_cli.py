@@ -1,21 +1,22 @@
-"""`workmode approvals edit|feedback`, run as a real subprocess against the same store a worker in
-this process drives (both backends): the decision goes through `decide()` with the shown hash."""
+"""`workmode approvals approve|edit|feedback`, run as a real subprocess against the same store a
+worker in this process drives (both backends): the decision goes through `decide()` with the shown
+hash, and a decision that comes too late is refused."""
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
+from sqlmodel import Session, select
 
 from connectors.sandbox.models import SandboxMessage
 from services.reconcile import reconcile
 from services.store.db import get_engine
+from services.store.models import Action, utcnow
 from tests.fakes.model_server import text, tool_calls
+from tests.support.cli import workmode_runner
 from tests.support.jobs import actions, events, pending_action, start, wait_status
-from tests.support.paths import ROOT
 
 SEND = ("gmail_send", {"to": ["dana@northwind.example"], "subject": "Slot", "body": "Tuesday 15:15 London?"})
 
@@ -24,20 +25,10 @@ SEND = ("gmail_send", {"to": ["dana@northwind.example"], "subject": "Slot", "bod
 def cli(worker, store, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKMODE_")}
     env.update(WORKMODE_HOME=str(tmp_path / "home"), WORKMODE_DATABASE_URL=store, WORKMODE_ENVIRONMENT="test")
-
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([str(Path(sys.executable).parent / "workmode"), *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-        if ok:
-            assert proc.returncode == 0, proc.stdout + proc.stderr
-        return proc
-
-    return run
+    return workmode_runner(env)
 
 
 def _sent(action_id: str) -> list[SandboxMessage]:
-    from sqlmodel import Session, select
-
     with Session(get_engine()) as s:
         return list(s.exec(select(SandboxMessage).where(SandboxMessage.action_id == action_id)))
 
@@ -103,3 +94,27 @@ def test_feedback_runs_nothing_and_the_agent_reads_it(cli, worker, workspace):
     assert done.status == "rejected" and done.feedback == "ask about Wednesday first" and _sent(done.id) == []
     assert [e.data.get("decision") for e in events(job_id) if e.kind == "decided"] == ["respond"]
     assert "ask about Wednesday first" in worker.requests[-1]["messages"][-1]["content"]
+
+
+def test_approve_after_the_approval_expired_is_refused_and_it_stays_expired(cli, worker, workspace):
+    _, people = workspace
+    worker.push(tool_calls(SEND), text("The approval expired; nothing was sent to Dana."))
+    job_id = start(people["alex"])
+    action = pending_action(job_id)
+    with Session(get_engine()) as s:  # its time ran out an hour ago; the reconciler has not run since
+        row = s.get_one(Action, action.id)
+        row.expires_at = utcnow() - timedelta(hours=1)
+        s.add(row)
+        s.commit()
+
+    late = cli("approvals", "approve", action.id, "--as", "alex@northwind.example", ok=False)
+    assert late.returncode == 2 and "approved" not in late.stdout
+    assert "too late: this approval expired at" in late.stderr and "nothing was run" in late.stderr
+    (after,) = actions(job_id)
+    assert after.status == "expired" and after.decided_via == "system" and after.decided_by is None
+    again = cli("approvals", "approve", action.id, "--as", "alex@northwind.example", ok=False)
+    assert again.returncode == 2 and "already decided: this action is expired" in again.stderr
+    _picked_up()
+    wait_status(job_id, "completed")
+    assert actions(job_id)[0].status == "expired" and _sent(action.id) == []
+    assert "expired" in worker.requests[-1]["messages"][-1]["content"]

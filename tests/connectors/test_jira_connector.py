@@ -195,7 +195,7 @@ def test_create_verify_cannot_tell_when_search_is_far_behind(site, session):
 def test_create_sends_only_the_fields_on_the_create_screen(site, session):
     site.set_screen("OPS", "Task", ["project", "issuetype", "summary", "description", "assignee"])
     site.search_lag = True
-    # As the engine stores them: every argument, defaults filled in (priority "Medium").
+    # As the engine stores them: every argument, defaults filled in (priority None).
     args = TOOLS["jira_create_issue"].parse({"project": "OPS", "summary": "No priority here", "description": "d"})
     result = call(session, "jira_create_issue", args.model_dump(mode="json"), "act-screen")
     sent = site.calls("POST", "/rest/api/2/issue")[-1]["body"]
@@ -225,6 +225,69 @@ def test_create_checks_the_issue_type_and_required_fields_against_the_project(si
     assert site.calls("POST", "/rest/api/2/issue") == []
     made = call(session, "jira_create_issue", {"project": "sup", "issue_type": "Task", "summary": "x"}).data
     assert site.issues[made["key"]].issue_type == "Task" and made["key"] == "SUP-1"
+
+
+def test_create_takes_the_projects_own_issue_types_and_priority_scheme(site, session):
+    """A project's own issue type ("Incident") and priority scheme (P1-P3, default P3, no
+    "Medium"): the type is matched against createmeta, a priority is sent only when asked for and
+    only as one the screen allows; anything else is refused, naming what the project offers."""
+    site.add_project("INC", "Incidents", types=("Incident", "Task"), priorities=("P1", "P2", "P3"),
+                     default_priority="P3")
+    task = call(session, "jira_create_issue", {"project": "INC", "summary": "Rotate keys"}).data  # never said Medium
+    assert "priority" not in site.calls("POST", "/rest/api/2/issue")[-1]["body"]["fields"]
+    assert (site.issues[task["key"]].issue_type, site.issues[task["key"]].priority) == ("Task", "P3")
+    args = TOOLS["jira_create_issue"].parse({"project": "inc", "issue_type": "incident", "summary": "Checkout down"})
+    plain = call(session, "jira_create_issue", args.model_dump(mode="json"), "act-inc").data
+    sent = site.calls("POST", "/rest/api/2/issue")[-1]["body"]["fields"]
+    assert "priority" not in sent and sent["issuetype"] == {"id": site.projects["INC"]["types"]["Incident"]["id"]}
+    assert (site.issues[plain["key"]].issue_type, site.issues[plain["key"]].priority) == ("Incident", "P3")
+    urgent = call(session, "jira_create_issue", {"project": "INC", "issue_type": "Incident", "summary": "Pay down",
+                                                 "priority": "p1"}).data
+    assert site.calls("POST", "/rest/api/2/issue")[-1]["body"]["fields"]["priority"] == {"name": "P1"}
+    assert site.issues[urgent["key"]].priority == "P1"
+
+    before = len(site.calls("POST", "/rest/api/2/issue"))
+    with pytest.raises(ToolError) as err:
+        call(session, "jira_create_issue", {"project": "INC", "summary": "x", "priority": "High"})
+    assert err.value.message == "priority 'High' is not offered in INC; its priorities are: P1, P2, P3"
+    with pytest.raises(ToolError) as err:
+        call(session, "jira_create_issue", {"project": "INC", "issue_type": "Bug", "summary": "x"})
+    assert err.value.message == "'Bug' is not an issue type of INC; its issue types are: Incident, Task"
+    assert len(site.calls("POST", "/rest/api/2/issue")) == before
+
+
+def test_a_required_priority_without_a_default_is_refused_before_sending(site, session):
+    site.add_project("SEC", "Security", types=("Task",), priorities=("Critical", "Minor"), default_priority=None,
+                     required=("project", "issuetype", "summary", "priority"))
+    with pytest.raises(ToolError, match="requires Priority, which this tool cannot fill"):
+        call(session, "jira_create_issue", {"project": "SEC", "summary": "x"})
+    assert site.calls("POST", "/rest/api/2/issue") == []
+    made = call(session, "jira_create_issue", {"project": "SEC", "summary": "x", "priority": "critical"}).data
+    assert site.issues[made["key"]].priority == "Critical"
+
+
+def test_the_fake_refuses_creates_the_project_does_not_allow(site):
+    """The fake holds the line the connector relies on, as Jira does: an unknown issue type, a
+    priority outside the project's scheme, a field off the create screen are each a 400."""
+    import requests
+
+    site.add_project("INC", "Incidents", types=("Incident",), priorities=("P1", "P2"), default_priority="P2",
+                     screen=("project", "issuetype", "summary", "priority"))
+    auth = (EMAIL, API_TOKEN) if site.cloud else None
+    headers = {} if site.cloud else {"Authorization": f"Bearer {PAT}"}
+
+    def create(**fields) -> requests.Response:
+        body = {"fields": {"project": {"key": "INC"}, "issuetype": {"name": "Incident"}, "summary": "x", **fields}}
+        return requests.post(f"{site.url}/rest/api/2/issue", json=body, auth=auth, headers=headers, timeout=10)
+
+    assert create(issuetype={"name": "Bug"}).json()["errors"] == {"issuetype": "Specify a valid issue type"}
+    assert create(priority={"name": "Medium"}).json()["errors"] == {
+        "priority": "Specify a valid 'id' or 'name' for Priority"}
+    assert create(labels=["q3"]).json()["errors"] == {
+        "labels": "Field 'labels' cannot be set. It is not on the appropriate screen, or unknown."}
+    assert site.issues == {}
+    made = create()
+    assert made.status_code == 201 and site.issues[made.json()["key"]].priority == "P2"
 
 
 # ---------------------------------------------------------------- comments

@@ -84,8 +84,27 @@ def test_issue_writes(world):
     assert world.session.exec(select(SandboxEffect).where(SandboxEffect.action_id == row.action_id)).one()
     with pytest.raises(ToolError):
         world.call("jira_assign", {"key": "OPS-21", "assignee": "ops@globex.example"})
-    with pytest.raises(ToolError):
-        TOOLS["jira_create_issue"].parse({**args, "priority": "Urgent"})
+
+
+def test_create_takes_the_sites_issue_types_and_priorities_by_name(world):
+    """Issue type and priority are free text (each Jira project has its own); the sandbox site
+    offers Jira's defaults and refuses anything else, naming what it offers, with nothing made."""
+    base = {"project": "OPS", "summary": "Incident review"}
+    with pytest.raises(ToolError) as err:
+        world.call("jira_create_issue", {**base, "issue_type": "Incident"})
+    assert err.value.message == "'Incident' is not an issue type of OPS; its issue types are: Task, Bug, Story, Epic"
+    with pytest.raises(ToolError) as err:
+        world.call("jira_create_issue", {**base, "priority": "Urgent"})
+    assert err.value.message == ("priority 'Urgent' is not offered in OPS; "
+                                 "its priorities are: Highest, High, Medium, Low, Lowest")
+    assert jql(world, 'summary ~ "Incident review"')["issues"] == []
+    world.session.rollback()  # as the engine does after a refused call: the project row's lock goes
+    _, bug = world.write("jira_create_issue", {**base, "issue_type": "bug", "priority": "high"})
+    _, plain = world.write("jira_create_issue", base)  # no priority asked for: the site's default
+    made = {i["key"]: (i["type"], i["priority"]) for i in jql(world, 'summary ~ "Incident review"')["issues"]}
+    assert made == {bug["key"]: ("Bug", "High"), plain["key"]: ("Task", "Medium")}
+    preview = TOOLS["jira_create_issue"].preview(TOOLS["jira_create_issue"].parse(base))
+    assert preview.fields["Priority"] == "the project's default"
 
 
 def test_invalid_transition_lists_valid_ones(world):

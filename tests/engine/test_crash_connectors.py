@@ -7,7 +7,12 @@ back and the reconciler settles what the dead workers left half done. Every appr
 exists exactly once on the fake service (never twice), or the action is honestly in_doubt.
 
 One job proposes one write of each kind; a fresh doomed worker dies on each of them in turn, so
-one test per crash point covers every connector (five kills, then the survivor)."""
+one test per crash point covers every connector (five kills, then the survivor).
+
+The fakes run in their hardest setting: Jira's search lags behind every write for the whole test
+(the created issue is never in the index, so verify must find it by reading keys), and the Slack
+channel is public but the app is not in it (the post joins it first; verify after a crash before
+the post must join it to read its history)."""
 from __future__ import annotations
 
 import signal
@@ -49,12 +54,12 @@ def real_services(pg_store, redis_url, fake_google, scripted_model, fast_model, 
     """Alex's organisation on Gmail, Calendar, Jira (Cloud) and Slack, each a local fake; Redis
     as the broker; every worker started from here reaches the fakes through the environment."""
     world = make_world(fake_google)
-    with FakeJira(cloud=True) as jira, FakeSlack() as slack:
+    with FakeJira(cloud=True, search_lag=True) as jira, FakeSlack() as slack:
         jira.add_user(ALEX, "Alex")
         jira.add_user(DANA, "Dana")
         jira.add_issue("OPS", "Checkout is slow", reporter=DANA)
         slack.add_user(ALEX, "Alex", user_id="U0ALEX")
-        slack.add_channel("ops")
+        ops = slack.add_channel("ops", member=False)
         for key, value in {"BROKER_URL": redis_url, "TASK_TIME_LIMIT_S": str(TASK_TIME_LIMIT_S),
                            "JIRA_URL": jira.url, "JIRA_EMAIL": EMAIL, "JIRA_API_TOKEN": API_TOKEN,
                            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.url}.items():
@@ -67,7 +72,7 @@ def real_services(pg_store, redis_url, fake_google, scripted_model, fast_model, 
             s.add(org)
             s.commit()
             alex = s.get_one(Principal, world.principal_id)
-        yield scripted_model, alex, redis_url, effects(fake_google, jira, slack)
+        yield scripted_model, alex, redis_url, effects(fake_google, jira, slack), (jira, slack, ops)
 
 
 def effects(google: FakeGoogle, jira: FakeJira, slack: FakeSlack) -> dict[str, Callable[[], int]]:
@@ -86,7 +91,7 @@ def effects(google: FakeGoogle, jira: FakeJira, slack: FakeSlack) -> dict[str, C
 
 @pytest.mark.parametrize("point", [EXECUTE_BEFORE_CALL, EXECUTE_AFTER_CALL, EXECUTE_AFTER_COMMIT])
 def test_a_worker_killed_while_executing_acts_once_on_every_service(real_services, point):
-    model, alex, url, count = real_services
+    model, alex, url, count, (jira, slack, ops) = real_services
     model.push(tool_calls(*WRITES), text("Booked, mailed, filed, commented and posted."))
     workers: list[WorkerProcess] = []
     killed: list[str] = []  # the execute tasks each doomed worker died in
@@ -130,6 +135,11 @@ def test_a_worker_killed_while_executing_acts_once_on_every_service(real_service
             assert effects_seen == 1, (tool, outcome, counts)
         else:  # honestly unknown: said why, and still never twice
             assert error and effects_seen <= 1, (tool, outcome, counts)
+    # The hard cases were the ones run: search never showed the created issue, and the app was
+    # not in the channel until a post or a verify joined it.
+    assert not any(i.summary == ISSUE for i in jira.index.values())
+    assert [c["channel"] for c in slack.called("conversations.join")] and \
+        all(c["channel"] == ops for c in slack.called("conversations.join"))
     if point == EXECUTE_BEFORE_CALL:  # nothing reached a service: verify said absent, each ran once more
         assert counts.get("executing_absent") == len(WRITES), counts
     if point == EXECUTE_AFTER_CALL:  # every effect was there: verify found it, nothing ran again

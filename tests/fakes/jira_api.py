@@ -21,11 +21,24 @@ As strict as the real service where the connector's correctness depends on it:
   search API "doesn't provide read-after-write consistency by default ... The delay might vary from
   a few seconds to minutes" (https://developer.atlassian.com/cloud/jira/platform/search-and-reconcile/).
   Reads of one issue, its comments and its properties are always current (they are not search).
-- Create accepts only the fields on the project's create screen for that issue type, and requires
-  the screen's required fields, with Jira's 400 shape: {"errorMessages": [], "errors": {"priority":
-  "Field 'priority' cannot be set. It is not on the appropriate screen, or unknown."}}. What is on
-  the screen is what createmeta reports (Cloud: GET /rest/api/3/issue/createmeta/{projectIdOrKey}/
-  issuetypes and .../issuetypes/{issueTypeId}; Data Center 8.4+: the same under /rest/api/2).
+- Each project has its own issue types (any names: `add_project("SUP", types=("Task", "Incident"))`)
+  and its own priority scheme (`priorities=`, `default_priority=`), and create metadata reports
+  exactly those. Atlassian, Jira Cloud REST v3 "Get create metadata issue types for a project"
+  (GET /rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes, https://developer.atlassian.com/
+  cloud/jira/platform/rest/v3/api-group-issues/#api-rest-api-3-issue-createmeta-projectidorkey-
+  issuetypes-get): "Returns a page of issue type metadata for a specified project. Use the
+  information to populate the requests in Create issue and Create issues"; and "Get create field
+  metadata for a project and issue type id" (.../issuetypes/{issueTypeId}): "Returns a page of field
+  metadata for a specified project and issuetype id", each field with `required`,
+  `hasDefaultValue`, `defaultValue` and `allowedValues`. Data Center 8.4+ has the same two resources
+  under /rest/api/2 (paged under "values"); they replace GET /rest/api/2/issue/createmeta, removed
+  in Jira 9.0 (https://jira.atlassian.com/browse/JRASERVER-74965).
+- Create accepts only what that metadata allows, with Jira's 400 shape: a field off the project's
+  create screen for that issue type ({"errorMessages": [], "errors": {"priority": "Field 'priority'
+  cannot be set. It is not on the appropriate screen, or unknown."}}), a missing required field, an
+  issue type the project does not have ("Specify a valid issue type"), a priority outside the
+  project's scheme ("Specify a valid 'id' or 'name' for Priority"). A create without a priority
+  gets the scheme's default, as in Jira.
 - A transition with a screen takes only that screen's fields and needs its required ones. Jira Cloud
   REST v3 "Transition issue" (POST /rest/api/3/issue/{issueIdOrKey}/transitions): "if the transition
   has a screen, updates the fields from the transition screen ... Get details about the fields using
@@ -67,6 +80,7 @@ WORKFLOW = [  # (id, name, from statuses (None: any), to)
 ]
 STATUS_IDS = {"To Do": "10000", "In Progress": "3", "In Review": "10001", "Done": "10002"}
 ISSUE_TYPES, PRIORITIES = ["Task", "Bug", "Story", "Epic"], ["Highest", "High", "Medium", "Low", "Lowest"]
+# Issue type ids are the site's (one id per name across projects); other names get the next ids.
 ISSUE_TYPE_IDS = {"Task": "10001", "Bug": "10002", "Story": "10003", "Epic": "10004", "Sub-task": "10005"}
 FIELD_NAMES = ["summary", "status", "issuetype", "priority", "assignee", "reporter", "labels", "created", "updated",
                "project", "description", "comment", "resolution"]
@@ -110,7 +124,7 @@ class FakeIssue:
     description: str = ""
     status: str = "To Do"
     issue_type: str = "Task"
-    priority: str = "Medium"
+    priority: Optional[str] = "Medium"
     resolution: Optional[str] = None
     assignee: Optional[str] = None
     labels: list[str] = field(default_factory=list)
@@ -150,6 +164,8 @@ class FakeJira(LocalServer):
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
         self._ids = 10000
+        self.type_ids = dict(ISSUE_TYPE_IDS)  # issue type name -> id, site-wide
+        self.priority_ids = {p: str(n) for n, p in enumerate(PRIORITIES, 1)}  # priority name -> id, site-wide
         self.me = self.add_user(EMAIL, "Workmode Bot")
         self.oauth_tokens: dict[str, str] = {OAUTH_TOKEN: EMAIL}  # Cloud Bearer access token -> whose
         self.add_project("OPS", "Operations")
@@ -157,13 +173,21 @@ class FakeJira(LocalServer):
     # ------------------------------------------------------------ create screens and the search index
     def add_project(self, key: str, name: str, *, types: tuple[str, ...] = tuple(ISSUE_TYPES),
                     screen: tuple[str, ...] = tuple(CREATE_SCREEN),
-                    required: tuple[str, ...] = tuple(CREATE_REQUIRED)) -> dict:
-        """A project whose issue types all have the create screen `screen` (field ids; a custom
-        field is named customfield_NNNNN), of which `required` must be given."""
+                    required: tuple[str, ...] = tuple(CREATE_REQUIRED),
+                    priorities: tuple[str, ...] = tuple(PRIORITIES),
+                    default_priority: Optional[str] = "Medium") -> dict:
+        """A project whose issue types (any names) all have the create screen `screen` (field ids;
+        a custom field is named customfield_NNNNN), of which `required` must be given; its priority
+        scheme offers `priorities`, `default_priority` (None: no default) when a create names none."""
         with self.lock:
+            for t in types:
+                self.type_ids.setdefault(t, str(10001 + len(self.type_ids)))
+            for prio in priorities:
+                self.priority_ids.setdefault(prio, str(1 + len(self.priority_ids)))
             project = {"id": str(10000 + len(self.projects)), "key": key, "name": name,
-                       "types": {t: {"id": ISSUE_TYPE_IDS[t], "screen": list(screen), "required": list(required)}
-                                 for t in types}}
+                       "types": {t: {"id": self.type_ids[t], "screen": list(screen), "required": list(required)}
+                                 for t in types},
+                       "priorities": list(priorities), "default_priority": default_priority}
             self.projects[key] = project
             return project
 
@@ -284,7 +308,7 @@ class FakeJira(LocalServer):
         every = {
             "summary": i.summary, "description": i.description or None,
             "status": {"name": i.status, "id": STATUS_IDS[i.status]}, "issuetype": {"name": i.issue_type},
-            "priority": {"name": i.priority}, "assignee": self.user_json(i.assignee),
+            "priority": {"name": i.priority} if i.priority else None, "assignee": self.user_json(i.assignee),
             "reporter": self.user_json(i.reporter), "labels": list(i.labels), "created": _jira_time(i.created),
             "updated": _jira_time(i.updated), "project": self.project_json(i.project_key),
             "comment": {"comments": [self.comment_json(i.key, c) for c in i.comments], "startAt": 0,
@@ -320,9 +344,12 @@ class FakeJira(LocalServer):
             meta: dict[str, Any] = {"fieldId": fid, "key": fid, "name": SCREEN_NAMES.get(fid, fid.title()),
                                     "required": fid in t["required"], "hasDefaultValue": fid == "priority",
                                     "operations": ["set"], "schema": {"type": fid, "system": fid}}
-            if fid == "priority":
-                meta["allowedValues"] = [{"name": p, "id": str(n + 1)} for n, p in enumerate(PRIORITIES)]
-                meta["defaultValue"] = {"name": "Medium", "id": "3"}
+            if fid == "priority":  # the project's priority scheme
+                meta["allowedValues"] = [{"name": p, "id": self.priority_ids[p]} for p in project["priorities"]]
+                default = project["default_priority"]
+                meta["hasDefaultValue"] = default is not None
+                if default is not None:
+                    meta["defaultValue"] = {"name": default, "id": self.priority_ids[default]}
             if fid == "issuetype":
                 meta["allowedValues"] = [{"id": t["id"], "name": type_name, "subtask": False}]
             out.append(meta)
@@ -499,12 +526,17 @@ class FakeJira(LocalServer):
         screen = project["types"][type_name]
         errors = {k: f"Field '{k}' cannot be set. It is not on the appropriate screen, or unknown."
                   for k in f if k not in screen["screen"]}
-        for k in screen["required"]:
-            if k not in errors and not f.get(k):
+        for k in screen["required"]:  # Jira fills a required priority left out with the scheme's default
+            if k not in errors and not f.get(k) and not (k == "priority" and project["default_priority"]):
                 errors[k] = ("You must specify a summary of the issue." if k == "summary" else
                              f"{SCREEN_NAMES.get(k, k)} is required.")
-        if "priority" in f and "priority" not in errors and (f["priority"] or {}).get("name") not in PRIORITIES:
-            errors["priority"] = "valid priority is required"
+        priority = project["default_priority"]
+        if "priority" in f and "priority" not in errors:
+            asked = f["priority"] or {}
+            priority = next((p for p in project["priorities"]
+                             if asked.get("name") == p or asked.get("id") == self.priority_ids[p]), None)
+            if priority is None:
+                errors["priority"] = "Specify a valid 'id' or 'name' for Priority"
         labels = f.get("labels") or []
         if any(" " in x for x in labels):
             errors["labels"] = "The label must not contain spaces."
@@ -512,7 +544,7 @@ class FakeJira(LocalServer):
             raise ApiError(400, errors=errors)
         assignee = self.user_by_ref(f["assignee"]) if f.get("assignee") else None
         issue = self._new_issue(project["key"], f["summary"], reporter=who, description=f.get("description") or "",
-                                issue_type=type_name, priority=(f.get("priority") or {}).get("name", "Medium"),
+                                issue_type=type_name, priority=priority,
                                 assignee=assignee, labels=list(labels))
         for prop in body.get("properties") or []:
             issue.properties[prop["key"]] = prop["value"]
