@@ -157,7 +157,9 @@ def deactivate(*, session: Session, target: Principal, by: By) -> Deactivated:
     for sch in schedules:
         sch.enabled = False
         session.add(sch)
-    approvers = [p.email for p in list_people(session=session, org=org, include_inactive=False)
+    # Everyone who may decide another person's approval: named in the policy or holding an approver
+    # role (services.policy.is_approver); the notifier DMs each of them (services/slackapp/sync.py).
+    approvers = [p for p in list_people(session=session, org=org, include_inactive=False)
                  if policy.is_approver(org, p)]
     pending = list(session.exec(select(Action).join(Job, col(Job.id) == col(Action.job_id))
                                 .where(Job.principal_id == target.id, Action.status == ActionStatus.pending)))
@@ -166,7 +168,8 @@ def deactivate(*, session: Session, target: Principal, by: By) -> Deactivated:
     for action in pending:
         if approvers:
             events.record(session, action.job_id, "approval_reassigned", action_id=action.id, actor=actor,
-                          tool=action.tool, to=approvers, reason=f"{target.email} was deactivated")
+                          tool=action.tool, to=[p.email for p in approvers], approvers=[p.id for p in approvers],
+                          reason=f"{target.email} was deactivated")
             reassigned += 1
         elif expire_now(session=session, action=action):
             expired += 1

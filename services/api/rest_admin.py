@@ -3,7 +3,9 @@ deactivation, the policy and the audit trail, always of the caller's own organis
 
 `GET /api/admin/people`, `POST /api/admin/people`, `GET /api/admin/people/{email}`,
 `POST /api/admin/people/{email}/role`, `POST /api/admin/people/{email}/deactivate`,
-`GET|PATCH /api/admin/policy`, `GET /api/admin/audit` (filters), `GET /api/admin/audit/export`."""
+`GET|PATCH /api/admin/policy`, `GET /api/admin/audit` (filters), `GET /api/admin/audit/export`.
+No route creates or lists organisations: an admin's role is within one organisation and there is
+no installation-wide admin, so that stays an operator's `workmode org create|list`."""
 from __future__ import annotations
 
 from datetime import datetime

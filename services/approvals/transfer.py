@@ -11,7 +11,8 @@ On import, for the person named (`--as`): every open action (pending, or approve
 and every tool call still waiting for a result must name a tool the target's organisation has;
 otherwise the import is refused and names the tools. Each open action's arguments are parsed by
 the target's tool, and its hash, preview and risk flags are computed here (never copied): it waits
-for a person of the target, with a fresh expiry, exactly as if it had just been proposed. The job
+for a person of the target, with a fresh expiry (the target organisation's approval time limit),
+exactly as if it had just been proposed. The job
 keeps its state: a waiting job waits (its approvals are requested anew, so Slack DMs them), a
 queued or running one is queued and goes on, a finished one is kept as a record.
 """
@@ -32,6 +33,7 @@ from services.jobs import events
 from services.jobs.dispatch import enqueue_advance
 from services.jobs.service import transcript
 from services.jobs.transcript import unanswered_in
+from services.policy import approval_ttl_s
 from services.store.models import (
     FINAL_ACTION_STATUSES,
     FINAL_JOB_STATUSES,
@@ -276,10 +278,11 @@ def import_job(*, session: Session, data: Any, principal: Principal) -> Job:
         session.add(m)
     session.flush()
     people = {p.email: p.id for p in session.exec(select(Principal).where(Principal.org_id == org.id))}
+    ttl_s = approval_ttl_s(org, settings.approval_ttl_s)  # the target organisation's, as for a new proposal
     action_ids: dict[str, str] = {}
     rebound: list[Action] = []
     for a in doc.actions:
-        action = _action(job, org, a, tools, history, people, now, settings.approval_ttl_s) if a.status in OPEN \
+        action = _action(job, org, a, tools, history, people, now, ttl_s) if a.status in OPEN \
             else _record(job, a, people)
         session.add(action)
         session.flush()

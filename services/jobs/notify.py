@@ -35,9 +35,10 @@ MARKED = "notify_marked"
 DUE = "notify_due"
 _HOOKED = "notify_hooked"
 # Events that may need a DM about an approval (posting it, showing its decision, a reminder or the
-# daily summary of services/approvals/reminders.py, telling the requester it expired).
+# daily summary of services/approvals/reminders.py, telling the requester it expired, handing it to
+# the approvers when its requester was deactivated).
 APPROVAL_KINDS = frozenset({"approval_requested", "decided", "approval_expired", "cancelled", "failed", "expired",
-                            "approval_reminded", "approvals_summary"})
+                            "approval_reminded", "approvals_summary", "approval_reassigned"})
 _CACHE_MAX = 10_000
 _is_slack_cache: dict[str, bool] = {}
 

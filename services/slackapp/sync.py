@@ -9,7 +9,9 @@
 - Approvals: posted in the thread, and DMed to the people in `dm_recipients`; when decided (in
   Slack, on the web or in the CLI) every copy is edited to say who decided, and the buttons go.
 - Nudges (`_nudges`): the reminders and daily summaries services/approvals/reminders.py records,
-  DMed to the people they name, and a word to the requester when an approval expired; each event
+  DMed to the people they name, a word to the requester when an approval expired, and a hand-over
+  (`approval_reassigned`, services/admin/people.py::deactivate: its requester was deactivated) DMed
+  to every approver it names, with the approval card for those who did not have it yet; each event
   once (the highest event id sent is kept in the Slack state).
 Slack's 429 schedules a later run after Retry-After; nothing here sleeps.
 """
@@ -39,7 +41,7 @@ from services.store.models import FINAL_JOB_STATUSES, Action, Event, Job, Organi
 
 log = logging.getLogger(__name__)
 BUSY_RETRY_S = 0.5
-NUDGES = ("approval_reminded", "approvals_summary", "approval_expired")
+NUDGES = ("approval_reminded", "approvals_summary", "approval_expired", "approval_reassigned")
 MOVED = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_reply_to_message"}
 STEP_TEXT = {
     "tool_called": "read {tool}", "tool_failed": "{tool} failed; trying another way",
@@ -236,6 +238,8 @@ class Syncer:
                 self._remind(event)
             elif event.kind == "approvals_summary":
                 self._summary(event)
+            elif event.kind == "approval_reassigned":
+                self._handed_over(event)
             else:
                 self._tell_expired(event)
             self.state["nudged"] = event.id  # sent: a later run starts after it
@@ -274,6 +278,31 @@ class Syncer:
         text = (f":inbox_tray: Waiting for you: {len(items)} approval{'s' if len(items) != 1 else ''}\n"
                 + "\n".join(lines) + (f"\n…and {more} more on the web queue." if more > 0 else ""))
         self.client.chat_postMessage(channel=self._dm(slack_id), text=text)
+
+    def _handed_over(self, event: Event) -> None:
+        """The requester was deactivated: tell each approver the event names (by policy or by role)
+        that the approval is now theirs to decide, and DM the card (with its buttons) to those who
+        did not get it when it was requested; the card's copies are edited when it is decided."""
+        action = self.s.get(Action, event.action_id) if event.action_id else None
+        if action is None or action.status != "pending":
+            return  # decided (or expired) since: nothing to hand over
+        entry = self.state.get("approvals", {}).get(action.id)  # written by _approvals in this run
+        blocks, fallback = approval_card(action, self.job, requester=self.mention,
+                                         requester_tz=self.requester.time_zone, person=self._person)
+        why = b.esc(b.clip(str(event.data.get("reason") or "its requester was deactivated"), 200))
+        text = (f":arrow_right: {why}: the approval for *{self._title(action)}* (job `{b.short(self.job.id)}`) "
+                f"is now for you and the other approvers to decide. It expires {b.when(action.expires_at)}. "
+                "Decide in the approval message, in App Home or on the web queue.")
+        for person in self.s.exec(select(Principal).where(col(Principal.id).in_(event.data.get("approvers") or []))):
+            slack_id = person.slack_user_id or self._lookup(person.email)
+            if not slack_id:
+                continue
+            channel = self._dm(slack_id)
+            self.client.chat_postMessage(channel=channel, text=text)
+            if entry is not None and slack_id not in entry["dms"]:
+                resp = self.client.chat_postMessage(channel=channel, blocks=blocks, text=fallback)
+                entry["msgs"].append([resp["channel"], resp["ts"]])
+                entry["dms"].append(slack_id)
 
     def _tell_expired(self, event: Event) -> None:
         action = self.s.get(Action, event.action_id) if event.action_id else None

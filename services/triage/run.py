@@ -26,6 +26,7 @@ from services.jobs.dispatch import after_commit, send_task
 from services.jobs.service import bump, create_job, finish
 from services.jobs.transcript import append, tool_message
 from services.model.client import ModelClient
+from services.policy import approval_ttl_s
 from services.store.db import get_engine
 from services.store.models import (
     Action,
@@ -273,7 +274,8 @@ def _finish_real(session: Session, run: TriageRun, org: Organisation, principal:
     if decided:
         job = create_job(session=session, principal=principal, source="triage", kind="triage",
                          prompt=f"Inbox triage: {len(decided)} new email(s) (triage run {run.id}).",
-                         deadline_s=get_settings().approval_ttl_s)  # proposals wait as long as approvals do
+                         # proposals wait as long as the organisation's approvals do
+                         deadline_s=approval_ttl_s(org, get_settings().approval_ttl_s))
         bump(session, job, status=JobStatus.running, lease_until=utcnow())  # this run owns it until it commits
         reads = _reads(session, job, decided)
         for d in decided:

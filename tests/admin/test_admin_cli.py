@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from services.reconcile import reconcile
+from tests.admin.test_reminders import waiting
+from tests.support.jobs import actions, kinds, last_tool_result, wait_status
 from tests.support.paths import ROOT
 
 
@@ -78,3 +81,27 @@ def test_org_users_policy_and_audit_export(wm):
     assert [r["kind"] for r in table] == kinds and json.loads(table[-1]["data"])["schedules"] == 0
     assert wm("audit", "export", "--since", "2999-01-01").stdout == ""
     assert "a date or time like" in wm("audit", "export", "--since", "yesterday", ok=False).stderr
+
+
+def test_deactivating_the_requester_with_no_approver_left_expires_their_approvals(wm, worker, workspace):
+    org, people = workspace
+    wm("policy", "set", "--org", org.name, "--approvers", "")  # no one named, and no one by role: only the
+    for who in ("alex", "dana"):                               # requester may decide their approvals
+        assert "is now member" in wm("users", "role", f"{who}@northwind.example", "member").stdout
+    action = waiting(worker, people["priya"], answer="The approval expired, so the mail to Dana was not sent.")
+
+    out = wm("users", "deactivate", "priya@northwind.example").stdout
+    assert "0 approval(s) handed to the approvers, 1 expired." in out
+    (ended,) = actions(action.job_id)
+    assert ended.status == "expired" and ended.decided_via == "system"
+    assert "approval_expired" in kinds(action.job_id) and "approval_reassigned" not in kinds(action.job_id)
+    reconcile(stale_s=0)  # the CLI's own in-memory broker ended with it: the reconciler resumes the job
+    wait_status(action.job_id, "completed")
+    assert "expired without a decision" in last_tool_result(worker.requests[-1])  # the job's model was told
+
+    rows = [json.loads(line) for line in wm("audit", "export", "--since", "2000-01-01").stdout.splitlines()]
+    (expired,) = [r for r in rows if r["kind"] == "approval_expired"]
+    assert expired["action_id"] == action.id and expired["data"]["requester_id"] == people["priya"].id
+    (gone,) = [r for r in rows if r["kind"] == "person_deactivated"]
+    assert gone["actor_id"] == "cli" and gone["data"]["expired"] == 1 and gone["data"]["reassigned"] == 0
+    assert not [r for r in rows if r["kind"] == "approval_reassigned"]

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from connectors.sandbox.models import SandboxMessage
+from services.approvals.reminders import aware
 from services.store.db import get_engine
 from services.store.models import Event, Job, Organisation, Principal
 from tests.fakes.model_server import text, tool_calls
@@ -131,7 +132,8 @@ def test_rest_export_import_between_organisations_rebinds_and_refuses_missing_to
     job_id = waiting_job(scripted_model, people["alex"])
     with_secrets(people["alex"], job_id)
     with Session(get_engine(), expire_on_commit=False) as s:  # Globex: another organisation and its approver
-        org = Organisation(name="Globex", domains=["globex.example"], policy={"approvers": ["eve@globex.example"]})
+        org = Organisation(name="Globex", domains=["globex.example"],
+                           policy={"approvers": ["eve@globex.example"], "approval_ttl_s": 2 * 3600})
         s.add(org)
         s.flush()
         eve = Principal(org_id=org.id, email="eve@globex.example", name="Eve", roles=["approver"])
@@ -172,6 +174,8 @@ def test_rest_export_import_between_organisations_rebinds_and_refuses_missing_to
         # Dana is outside Globex: the target's own flags, not the source's (Dana was inside Northwind).
         assert "outside_recipient" in [f["kind"] for f in action["risk_flags"]]
         assert "outside_recipient" not in [f["kind"] for f in doc["actions"][0]["risk_flags"]]
+        (stored,) = [a for a in actions(new_id) if a.status == "pending"]  # Globex's approvals wait 2h, not 24h
+        assert (aware(stored.expires_at) - aware(stored.created_at)).total_seconds() == 2 * 3600
         decided = client.post(f"/api/approvals/{action['id']}/decision", headers=as_eve,
                               json={"decision": "approve", "args_hash": action["args_hash"]})
         assert decided.status_code == 200, decided.text

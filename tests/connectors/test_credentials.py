@@ -21,6 +21,7 @@ from services.identity import principal_by_email
 from services.store.db import get_engine
 from services.store.models import Credential
 from tests.fakes.google_api import ALEX, DANA, make_world
+from tests.support.audit import audit_rows
 from tests.support.web import header_principal
 
 
@@ -175,6 +176,11 @@ def test_disconnect_revokes_at_google_and_forgets(world, client):
     assert gone.json() == {"provider": "google", "removed": True}
     assert world.fake.grants[refresh].revoked and _stored(world.principal_id) is None
     assert world.fake.calls("POST", "/revoke")[-1]["body"]["token"] == refresh
+    (removed,) = audit_rows("connection_removed")
+    assert removed.actor_id == world.principal_id and removed.actor_email == ALEX
+    assert removed.subject == "google" and removed.data == {"provider": "google"}
+    assert client.post("/disconnect/google", headers={"X-Test-User": ALEX}).json()["removed"] is False
+    assert len(audit_rows("connection_removed")) == 1  # nothing removed, nothing recorded
     with pytest.raises(ReconnectRequired, match="has not connected"):
         world.call("gmail_search", {"query": ""})
 

@@ -25,3 +25,8 @@ def card(slack, job_id: str) -> SlackMessage:
         return slack.fake.message(reply["channel"], reply["ts"]) if reply.get("ts") else None
 
     return wait_until(posted, what="the job's message")
+
+
+def buttons(message: SlackMessage) -> dict[str, str]:
+    """An approval card's buttons: action id -> value (empty once it is decided)."""
+    return {e["action_id"]: e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]}

@@ -13,6 +13,7 @@ from services.config import reset_settings
 from services.store.db import get_engine
 from services.store.models import ActionStatus, LoginLink, utcnow
 from tests.fakes.model_server import dynamic, text, tool_calls
+from tests.support.audit import audit_rows
 from tests.support.jobs import actions, job_state, tool_result_json, wait_status
 from tests.support.web import EMAIL, csrf_of, login_link, pending, propose, sign_in, start_job
 
@@ -41,6 +42,10 @@ def test_login_link_signs_in_once(workspace, client):
     assert again.status_code == 403  # a fresh browser has no session, so no CSRF token either
     fresh = client.get(f"/login/link/{token}")
     assert fresh.status_code == 410 and "already used" in fresh.text
+    (signed_in,) = audit_rows("signed_in")  # the one sign-in, in the audit trail; the refused tries are not
+    assert signed_in.actor_id == people["alex"].id and signed_in.actor_email == "alex@northwind.example"
+    assert signed_in.subject == "alex@northwind.example" and signed_in.data["via"] == "link"
+    assert signed_in.data["session_id"] and signed_in.org_id == people["alex"].org_id
 
 
 def test_expired_link_does_not_sign_in(workspace, client):

@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from tests.support.audit import audit_rows
 from tests.support.oidc import CLIENT_ID, CLIENT_SECRET, through_idp
 
 
@@ -19,6 +20,8 @@ def test_sign_in_with_openid_connect(idp, client):
     done = through_idp(client, idp)
     assert done.status_code == 303 and done.headers["location"] == "/settings"
     assert "alex@northwind.example" in client.get("/settings").text
+    (signed_in,) = audit_rows("signed_in")
+    assert signed_in.actor_email == "alex@northwind.example" and signed_in.data["via"] == "oidc"
     (request,) = idp.token_requests
     assert request["code_verifier"]  # PKCE
     sent = base64.b64decode(request["authorization"].removeprefix("Basic ")).decode()
@@ -33,6 +36,7 @@ def test_unknown_or_unverified_email_is_refused(idp, client):
     r = through_idp(client, idp)
     assert r.status_code == 403
     assert client.get("/queue", follow_redirects=False).status_code == 303
+    assert audit_rows("signed_in") == []  # a refused sign-in is no sign-in
 
 
 def test_forged_state_is_refused(idp, client):
