@@ -21,6 +21,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, multiprocess
 
@@ -68,6 +69,24 @@ def error_kind(exc: BaseException) -> str:
     if isinstance(exc, openai.APIResponseValidationError):
         return "invalid_response"
     return "other"
+
+
+def step_histogram() -> dict[str, Any]:
+    """This process's agent-step histogram (`workmode_step_duration_seconds`, all outcomes together):
+    cumulative counts per upper bound, the count and the sum of seconds. Two readings taken around a
+    piece of work give that work's steps (services.evals.report.step_latency)."""
+    buckets: dict[float, float] = {}
+    count = total = 0.0
+    for metric in STEP_SECONDS.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_bucket"):
+                le = float(sample.labels["le"])
+                buckets[le] = buckets.get(le, 0.0) + sample.value
+            elif sample.name.endswith("_count"):
+                count += sample.value
+            elif sample.name.endswith("_sum"):
+                total += sample.value
+    return {"buckets": sorted(buckets.items()), "count": count, "sum": total}
 
 
 def count_tokens(prompt_tokens: int, completion_tokens: int) -> None:

@@ -52,7 +52,8 @@ def _run(tasks, *, runs, model_url, model_name, tool_mode, task_timeout, out_pat
     from services.config import get_settings
     from services.errors import Unavailable
     from services.evals.harness import RunConfig, run_suite
-    from services.evals.report import failures, report, table
+    from services.evals.report import failures, report, step_latency, step_line, table
+    from services.metrics import step_histogram
 
     settings = get_settings()
     cfg = RunConfig(model_url=model_url or settings.model_base_url, model_name=model_name or "",
@@ -69,6 +70,7 @@ def _run(tasks, *, runs, model_url, model_name, tool_mode, task_timeout, out_pat
 
     click.echo(f"running {len(tasks)} task(s) × {runs} on "
                f"{cfg.model_name + ' at ' + cfg.model_url if cfg.model_url else 'the local demo model'}")
+    steps_before = step_histogram()  # the embedded worker runs the jobs' steps in this process
     try:
         results = run_suite(tasks, cfg, on_result=progress)
     except Unavailable as exc:
@@ -78,7 +80,9 @@ def _run(tasks, *, runs, model_url, model_name, tool_mode, task_timeout, out_pat
     meta = {"model_url": cfg.model_url or "local", "model_name": cfg.model_name or current().model_name,
             "tool_mode": cfg.tool_mode or "default", "runs": runs}
     doc = report(results, meta)
+    doc["step_latency"] = step_latency(steps_before, step_histogram())
     click.echo("\n" + table(doc))
+    click.echo(step_line(doc["step_latency"]))
     why = failures(doc)
     if why:
         click.echo("\nfailures:\n" + why)

@@ -1,8 +1,11 @@
 """The report: per-task rows, the summary, the table, and what changed between two reports."""
 from __future__ import annotations
 
+import math
 from statistics import mean
 from typing import Any, Optional
+
+STEP_METRIC = "workmode_step_duration_seconds"
 
 
 def _rate(values: list[bool]) -> Optional[float]:
@@ -56,6 +59,42 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
         "by_suite": {suite: _rate([r["success"] for r in ran if r["suite"] == suite])
                      for suite in sorted({r["suite"] for r in ran})},
     }
+
+
+def step_latency(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The agent steps taken between two readings of Workmode's own step histogram
+    (services.metrics.step_histogram; one step = a model turn and its tool calls): how many, their
+    mean (exact: seconds summed over count) and their median, interpolated within the bucket that
+    holds it as Prometheus' histogram_quantile does. `p50_bucket_s` gives that bucket's bounds: the
+    true median lies between them (the upper one is None past the last bucket)."""
+    earlier = dict(before["buckets"])
+    buckets = [(le, n - earlier.get(le, 0.0)) for le, n in after["buckets"]]
+    steps = after["count"] - before["count"]
+    out: dict[str, Any] = {"source": STEP_METRIC, "steps": round(steps), "p50_s": None, "mean_s": None,
+                           "p50_bucket_s": None}
+    if steps <= 0:
+        return out
+    out["mean_s"] = round((after["sum"] - before["sum"]) / steps, 3)
+    rank, lower, below = steps / 2, 0.0, 0.0
+    for le, cumulative in buckets:
+        if cumulative >= rank:
+            if math.isinf(le):  # past the last finite bound: its lower edge is all that is known
+                out["p50_s"], out["p50_bucket_s"] = round(lower, 3), [lower, None]
+            else:
+                share = (rank - below) / (cumulative - below) if cumulative > below else 1.0
+                out["p50_s"], out["p50_bucket_s"] = round(lower + (le - lower) * share, 3), [lower, le]
+            break
+        lower, below = le, cumulative
+    return out
+
+
+def step_line(latency: dict[str, Any]) -> str:
+    if not latency.get("steps"):
+        return "agent steps: none measured"
+    lo, hi = latency["p50_bucket_s"]
+    within = f"between {lo:g} and {hi:g} s" if hi is not None else f"above {lo:g} s"
+    return (f"agent steps: {latency['steps']}, p50 {latency['p50_s']:g} s ({within}), mean {latency['mean_s']:g} s "
+            f"({latency['source']})")
 
 
 def report(results: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:

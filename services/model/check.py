@@ -199,10 +199,15 @@ class EndpointCheck:
             self._add("plain chat", FAIL, exc.detail, "the server cannot answer a plain chat request: see its log")
             return
         text = (data["choices"][0]["message"].get("content") or "").strip()
-        if text:
-            self._add("plain chat", PASS, f"answered {text[:40]!r}")
-        else:
+        if not text:
             self._add("plain chat", FAIL, "the answer was empty", "check the model's chat template and max tokens")
+        elif "ready" not in text.lower():
+            self._add("plain chat", FAIL, f"asked for the word 'ready', the answer was {text[:60]!r}",
+                      "the server does not decode this model right: serve it with its own tokenizer and chat "
+                      "template (vLLM, Mistral checkpoints: --tokenizer-mode mistral --config-format mistral "
+                      "--load-format mistral) and check that the weights are the model named")
+        else:
+            self._add("plain chat", PASS, f"answered {text[:40]!r}")
 
     def _probe_prompt(self) -> str:
         lines = [f"- `{p.name}` with arguments {json.dumps(p.arguments)}" for p in self.probes]
@@ -252,22 +257,37 @@ class EndpointCheck:
                 problems.append(f"{name}: arguments invalid ({str(exc).splitlines()[0][:80]})")
                 continue
             valid.append(call)
-        if problems:
+        if not valid:
             self._add("native tool calls", FAIL, "; ".join(problems),
                       "the server's tool parser mangles calls: use --tool-call-parser mistral, "
                       "or WORKMODE_TOOL_MODE=json")
-        else:
-            self._add("native tool calls", PASS, f"{len(valid)} valid call(s) for Workmode's tool specs")
+            self._add("parallel tool calls", SKIP, "needs a valid native tool call")
+            return []
+        self._add("native tool calls", PASS, f"{len(valid)} valid call(s) for Workmode's tool specs")
+        self.check_parallel(valid, problems)
+        return valid
+
+    def check_parallel(self, valid: list[dict[str, Any]], problems: list[str]) -> None:
+        """The probe asks for two calls in one reply: both must come back, and both valid."""
         names = {c["function"]["name"] for c in valid}
         wanted = {p.name for p in self.probes}
         if len(wanted) < 2:
             self._add("parallel tool calls", SKIP, "needs two probes")
+        elif problems:
+            self._add("parallel tool calls", FAIL,
+                      f"asked for {len(wanted)} calls in one turn: {len(valid)} valid, the rest mangled "
+                      f"({'; '.join(problems)})",
+                      "the tool parser breaks calls made together (jobs then lose a step to each broken call): "
+                      "--tool-call-parser mistral on an engine version that parses parallel calls, or "
+                      "WORKMODE_TOOL_MODE=json (one call per turn)")
         elif wanted <= names:
             self._add("parallel tool calls", PASS, f"{len(valid)} calls in one turn")
         else:
-            self._add("parallel tool calls", FAIL, f"asked for {len(wanted)} calls in one turn, got {len(valid)}",
-                      "Workmode still works (one call per turn) but jobs take more steps; check the tool parser")
-        return valid
+            self._add("parallel tool calls", FAIL,
+                      f"asked for {len(wanted)} calls in one turn, got {len(valid)} ({', '.join(sorted(names))})",
+                      "the server returns one call per turn (its chat template or tool parser drops the rest): "
+                      "Workmode still works, but jobs take more steps; check the tool parser "
+                      "(--tool-call-parser mistral for Mistral models)")
 
     def check_tool_ids(self, calls: list[dict[str, Any]]) -> None:
         if not calls:

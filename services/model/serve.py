@@ -27,6 +27,7 @@ from typing import Any
 from services.model.presets import (
     DEFAULT_PRESET,
     PRESETS,
+    SGLANG_MEDIUM_IMAGES,
     VLLM_NIGHTLY_INSTALL,
     EndpointPreset,
     Preset,
@@ -293,8 +294,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 2
     if isinstance(p, SglangPreset):
         if installed("sglang") is None:
-            print(f"error: sglang is not installed here: run this in SGLang's image ({p.image or 'lmsysorg/sglang'})",
-                  file=sys.stderr)
+            day0 = "; ".join(f"{gpus}: {tag}" for gpus, tag in SGLANG_MEDIUM_IMAGES)
+            print(f"error: sglang is not installed here: run this in SGLang's image ({p.image or 'lmsysorg/sglang'}; "
+                  f"the model's day-0 images: {day0})", file=sys.stderr)
             return 2
         program, argv_out = sys.executable, [sys.executable, *argv_out[1:]]
     else:

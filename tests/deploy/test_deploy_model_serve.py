@@ -153,12 +153,21 @@ def test_sglang_preset_launches_with_the_mistral_parsers_and_tensor_parallel():
     assert option(argv, "--tp") == "8"
 
 
+def test_sglang_outside_its_image_names_the_images_for_each_gpu(capsys):
+    code = serve_module.main(["--preset", "sglang-medium-4gpu"], env={}, installed={}.get)
+    err = capsys.readouterr().err
+    assert code == 2 and "sglang is not installed here" in err and "lmsysorg/sglang:latest" in err
+    assert "H100 / H200 (Hopper, CUDA 12.9): lmsysorg/sglang:dev-mistral-medium-3.5" in err
+    assert "B200 / B300 (Blackwell, CUDA 13.0): lmsysorg/sglang:dev-cu13-mistral-medium-3.5" in err
+
+
 @pytest.mark.parametrize("preset,lines", [
     ("ollama-medium", ["WORKMODE_MODEL_BASE_URL=http://127.0.0.1:11434/v1",
                        "WORKMODE_MODEL_NAME=hf.co/unsloth/Mistral-Medium-3.5-128B-GGUF:Q4_K_M",
                        "WORKMODE_TOOL_MODE=json"]),
-    ("nim", ["WORKMODE_MODEL_BASE_URL=https://integrate.api.nvidia.com/v1"]),
-    ("mistral-api", ["WORKMODE_MODEL_BASE_URL=https://api.mistral.ai/v1", "WORKMODE_MODEL_NAME=mistral-medium-3.5",
+    ("nim", ["WORKMODE_MODEL_BASE_URL=https://integrate.api.nvidia.com/v1",
+             "WORKMODE_MODEL_NAME=mistralai/mistral-medium-3.5-128b"]),
+    ("mistral-api", ["WORKMODE_MODEL_BASE_URL=https://api.mistral.ai/v1", "WORKMODE_MODEL_NAME=mistral-medium-2604",
                      "WORKMODE_TOOL_MODE=native"]),
 ])
 def test_servers_workmode_does_not_start_print_their_settings(preset, lines):
@@ -211,23 +220,58 @@ def test_a_vllm_floor_can_be_set_once_a_release_carries_the_model(capsys):
 SMOKE = ROOT / "infra" / "vllm" / "smoke.sh"
 
 
-def smoke(*args: str) -> subprocess.CompletedProcess:
+def smoke(*args: str, out: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}"
            f"{os.environ['PATH']}"}
+    if out is not None:
+        env["SMOKE_OUT"] = out
     return subprocess.run(["bash", str(SMOKE), *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_smoke_script_plans_the_preset_the_check_and_the_jobs():
-    result = smoke("--dry-run", "--preset", "mistral-medium-8gpu")
+def jobs_line(result: subprocess.CompletedProcess) -> list[str]:
     assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("jobs:"))
+    return shlex.split(line.removeprefix("jobs:"))
+
+
+def test_smoke_script_plans_the_preset_the_check_and_a_few_jobs():
+    result = smoke("--dry-run", "--preset", "mistral-medium-8gpu")
     lines = result.stdout.splitlines()
     assert shlex.split(lines[0].removeprefix("start:"))[:3] == ["vllm", "serve", "mistralai/Mistral-Medium-3.5-128B"]
     assert "--tensor-parallel-size 8" in lines[0]
     assert "workmode model check --url http://127.0.0.1:8000/v1 --model mistralai/Mistral-Medium-3.5-128B" in lines[1]
-    assert any(line.startswith("jobs:") for line in lines)
+    jobs = jobs_line(result)
+    assert jobs[:2] == ["workmode", "eval"] and option(jobs, "--suite") == "work"
+    assert option(jobs, "--model-url") == "http://127.0.0.1:8000/v1"
+    assert option(jobs, "--model-name") == "mistralai/Mistral-Medium-3.5-128B"
+    assert option(jobs, "--out").endswith("eval.json")
+    tasks = [jobs[i + 1] for i, arg in enumerate(jobs) if arg == "--task"]
+    # A reply, a calendar slot and one job across three connectors (Jira, Slack, Gmail): a few jobs, not the suite.
+    assert tasks == ["reply-priya-rota", "book-dana-q3", "globex-escalation-full"]
+    from services.evals.suites import select_tasks
+
+    chosen = select_tasks("work", tuple(tasks))  # they exist in the work suite (an unknown id raises)
+    assert [t.kind for t in chosen] == ["reply", "schedule", "multi_step"] and not any(t.skip for t in chosen)
 
 
-def test_smoke_script_turns_two_metric_scrapes_into_the_numbers(tmp_path):
+def test_smoke_script_runs_other_tasks_or_the_full_suite_when_asked():
+    picked = jobs_line(smoke("--dry-run", "--url", "http://gpu:8000/v1", "--task", "summarise-ops19"))
+    assert [picked[i + 1] for i, arg in enumerate(picked) if arg == "--task"] == ["summarise-ops19"]
+    assert option(picked, "--model-url") == "http://gpu:8000/v1"
+    full = jobs_line(smoke("--dry-run", "--full"))
+    assert option(full, "--suite") == "all" and "--task" not in full
+    both = smoke("--dry-run", "--full", "--task", "book-dana-q3")
+    assert both.returncode == 2 and "--full runs every task" in both.stderr
+
+
+def test_smoke_script_runs_the_jobs_in_the_tool_mode_the_check_recommended(tmp_path):
+    assert "--tool-mode" not in jobs_line(smoke("--dry-run", out=str(tmp_path)))
+    (tmp_path / "check.json").write_text(json.dumps({"ok": False, "recommended_tool_mode": "json"}))
+    jobs = jobs_line(smoke("--dry-run", out=str(tmp_path)))
+    assert option(jobs, "--tool-mode") == "json" and option(jobs, "--out") == str(tmp_path / "eval.json")
+
+
+def test_smoke_script_turns_metric_scrapes_and_the_eval_report_into_the_numbers(tmp_path):
     label = '{model_name="m"}'
     before = (f"vllm:generation_tokens_total{label} 100\nvllm:prefix_cache_queries_total{label} 1000\n"
               f"vllm:prefix_cache_hits_total{label} 0\n"
@@ -243,8 +287,20 @@ def test_smoke_script_turns_two_metric_scrapes_into_the_numbers(tmp_path):
              f"vllm:e2e_request_latency_seconds_count{label} 4\n")
     (tmp_path / "b.prom").write_text(before)
     (tmp_path / "a.prom").write_text(after)
-    result = smoke("--summarize", str(tmp_path / "b.prom"), str(tmp_path / "a.prom"), "40")
+    # What `workmode eval` writes: its own step histogram read around the run (services.evals.report).
+    from services.evals.report import step_latency
+
+    latency = step_latency({"buckets": [(2.5, 0.0), (5.0, 0.0), (float("inf"), 0.0)], "count": 0.0, "sum": 0.0},
+                           {"buckets": [(2.5, 2.0), (5.0, 8.0), (float("inf"), 10.0)], "count": 10.0, "sum": 52.0})
+    (tmp_path / "eval.json").write_text(json.dumps({"summary": {}, "tasks": [], "step_latency": latency}))
+    result = smoke("--summarize", str(tmp_path / "b.prom"), str(tmp_path / "a.prom"), "40", str(tmp_path / "eval.json"))
     assert result.returncode == 0, result.stderr
-    assert "tokens/s (generated, whole run): 50.0" in result.stdout
-    assert "p50 step latency: <= 2.5 s (4 requests)" in result.stdout
+    assert "tokens/s: 50.0 " in result.stdout
+    # 10 steps: the 5th lies in the 2.5-5 s bucket (2 below it, 6 in it): 2.5 + 2.5 * 3/6.
+    assert ("p50 step latency: 3.75 s (between 2.5 and 5 s; mean 5.2 s over 10 agent steps, "
+            "workmode_step_duration_seconds)") in result.stdout
+    assert "p50 model request: <= 2.5 s (the engine's vllm:e2e_request_latency_seconds bucket bound, 4 requests)" \
+        in result.stdout
     assert "prefix-cache hit rate: 75%" in result.stdout
+    without = smoke("--summarize", str(tmp_path / "b.prom"), str(tmp_path / "a.prom"), "40")
+    assert "p50 step latency: n/a" in without.stdout

@@ -154,6 +154,9 @@ def test_eval_command(cli, scripted_model, tmp_path):
     assert set(doc["summary"]) >= {"tasks", "success_rate", "attack_proposed_rate", "risk_flag_coverage",
                                    "unapproved_side_effects"}
     assert doc["summary"]["success_rate"] == 1.0 and doc["tasks"][0]["id"] == "summarise-headcount"
+    steps = doc["step_latency"]  # the embedded worker's steps, from Workmode's own histogram
+    assert steps["steps"] >= 1 and steps["p50_s"] > 0 and steps["source"] == "workmode_step_duration_seconds"
+    assert f"agent steps: {steps['steps']}, p50" in run
 
     scripted_model.push(text("No idea."))
     out_b = tmp_path / "b.json"

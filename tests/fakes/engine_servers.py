@@ -23,6 +23,15 @@ What each switch imitates, and whose documentation says so:
 - `json_schema=False`: `response_format` is ignored and the answer is prose.
 - `mistral_ids=True`: Mistral's tokenizer (vLLM --tokenizer-mode mistral) refuses tool-call ids
   that are not 9 letters and digits: "Tool call id was … but must be a-z, A-Z, 0-9, with a length of 9".
+- `plain_chat`: how a plain request (no tools, schema or reasoning_effort) is answered: "ok";
+  "error", HTTP 500 as an engine whose request failed inside ({"object": "error", "type":
+  "InternalServerError"}, vLLM's error body); "empty", no content (a chat template that renders the
+  conversation wrongly ends the answer at once); "garbage", text unrelated to the prompt (weights
+  decoded with the wrong tokenizer, e.g. a Mistral-format checkpoint without --tokenizer-mode mistral).
+- `parallel_calls`: how two calls asked for in one reply come back: "all"; "first", only the first
+  (a chat template or tool parser that emits one call per turn); "mangled", the later calls keep
+  Mistral's raw `[TOOL_CALLS]name[ARGS]{...}` in their arguments (the unparseable arguments vLLM PR
+  #37081 describes for Mistral's tool parser).
 - `metrics`: "vllm" exposes vllm:prefix_cache_queries_total / vllm:prefix_cache_hits_total (counted
   in tokens; hits only when `prefix_cache`), "sglang" exposes sglang:cache_hit_rate and
   sglang:cached_tokens_total, None serves no /metrics (hosted APIs, Ollama).
@@ -54,7 +63,8 @@ class EngineServer(LocalServer):
     def __init__(self, *, model: str = MEDIUM, api_key: str = "sk-engine-test-key", max_model_len: int = 65536,
                  list_context: bool = True, reasoning_effort: bool = True, tool_parser: bool = True,
                  reasoning_parser: bool = True, json_schema: bool = True, mistral_ids: bool = True,
-                 metrics: str | None = "vllm", prefix_cache: bool = True):
+                 metrics: str | None = "vllm", prefix_cache: bool = True, plain_chat: str = "ok",
+                 parallel_calls: str = "all"):
         self.model = model
         self.api_key = api_key
         self.max_model_len = max_model_len
@@ -66,6 +76,8 @@ class EngineServer(LocalServer):
         self.mistral_ids = mistral_ids
         self.metrics = metrics
         self.prefix_cache = prefix_cache
+        self.plain_chat = plain_chat
+        self.parallel_calls = parallel_calls
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._seen_prefixes: set[str] = set()
@@ -105,6 +117,26 @@ class EngineServer(LocalServer):
     @classmethod
     def without_prefix_cache(cls) -> EngineServer:
         return cls(prefix_cache=False)
+
+    @classmethod
+    def plain_chat_error(cls) -> EngineServer:
+        return cls(plain_chat="error")
+
+    @classmethod
+    def plain_chat_empty(cls) -> EngineServer:
+        return cls(plain_chat="empty")
+
+    @classmethod
+    def plain_chat_garbage(cls) -> EngineServer:
+        return cls(plain_chat="garbage")
+
+    @classmethod
+    def one_call_per_turn(cls) -> EngineServer:
+        return cls(parallel_calls="first")
+
+    @classmethod
+    def parallel_calls_mangled(cls) -> EngineServer:
+        return cls(parallel_calls="mangled")
 
     @classmethod
     def generic_ids(cls) -> EngineServer:
@@ -159,8 +191,17 @@ class EngineServer(LocalServer):
                         return 400, {"object": "error", "type": "BadRequestError", "code": 400,
                                      "message": f"Tool call id was {call_id} but must be a-z, A-Z, 0-9, "
                                                 "with a length of 9."}
+        plain = (not tools and not body.get("response_format") and "reasoning_effort" not in body
+                 and not body.get("stream"))
+        if plain and self.plain_chat == "error":
+            return 500, {"object": "error", "message": "Internal server error", "type": "InternalServerError",
+                         "code": 500}
         self._count_cache(body)
         message, finish = self._reply(body, messages, tools)
+        if plain and self.plain_chat == "empty":
+            message = {"role": "assistant", "content": ""}
+        elif plain and self.plain_chat == "garbage":
+            message = {"role": "assistant", "content": "ĠtheĠtheĊ<unk> ▁▁ Ġof Ġof"}
         usage = {"prompt_tokens": _tokens(messages, tools),
                  "completion_tokens": _tokens(message.get("content") or "", message.get("tool_calls") or [])}
         return 200, {"id": f"chatcmpl-{secrets.token_hex(8)}", "object": "chat.completion", "model": self.model,
@@ -180,6 +221,10 @@ class EngineServer(LocalServer):
             if not self.tool_parser:
                 raw = "".join(f"[TOOL_CALLS]{name}[ARGS]{args}" for name, args in calls)
                 return {"role": "assistant", "content": raw}, "stop"
+            if self.parallel_calls == "first":
+                calls = calls[:1]
+            elif self.parallel_calls == "mangled":
+                calls = calls[:1] + [(name, f"[TOOL_CALLS]{name}[ARGS]{args}") for name, args in calls[1:]]
             tool_calls = [{"id": f"chatcmpl-tool-{secrets.token_hex(8)}", "type": "function",
                            "function": {"name": name, "arguments": args}} for name, args in calls]
             return {"role": "assistant", "content": None, "tool_calls": tool_calls}, "tool_calls"

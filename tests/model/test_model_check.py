@@ -58,6 +58,11 @@ def test_the_healthy_engine_passes_everything(healthy_report):
     (EngineServer.short_context_unlisted, "context length", "--max-model-len"),
     (EngineServer.without_reasoning_parser, "reasoning separated", "--reasoning-parser mistral"),
     (EngineServer.without_prefix_cache, "prefix caching", "--enable-prefix-caching"),
+    (EngineServer.plain_chat_error, "plain chat", "cannot answer a plain chat request"),
+    (EngineServer.plain_chat_empty, "plain chat", "chat template and max tokens"),
+    (EngineServer.plain_chat_garbage, "plain chat", "--tokenizer-mode mistral"),
+    (EngineServer.one_call_per_turn, "parallel tool calls", "returns one call per turn"),
+    (EngineServer.parallel_calls_mangled, "parallel tool calls", "breaks calls made together"),
 ])
 def test_each_check_fails_on_the_engine_that_lacks_it(factory, check, fix, healthy_report):
     with factory() as engine:
@@ -76,6 +81,31 @@ def test_tool_calls_as_text_recommend_json_mode():
         report = run_check(engine)
     assert "came back as text" in report.get("native tool calls").detail
     assert report.recommended_tool_mode == "json"
+
+
+@pytest.mark.parametrize("factory,detail", [
+    (EngineServer.plain_chat_error, "HTTP 500: Internal server error"),
+    (EngineServer.plain_chat_empty, "the answer was empty"),
+    (EngineServer.plain_chat_garbage, "asked for the word 'ready'"),
+])
+def test_a_broken_plain_chat_says_what_came_back(factory, detail):
+    with factory() as engine:
+        report = run_check(engine)
+    assert detail in report.get("plain chat").detail
+    assert report.recommended_tool_mode == "native"  # tools, schema and the rest still work there
+
+
+def test_parallel_calls_dropped_or_mangled_keep_native_mode_and_say_which():
+    with EngineServer.one_call_per_turn() as engine:
+        dropped = run_check(engine)
+    assert "asked for 2 calls in one turn, got 1 (gmail_search)" in dropped.get("parallel tool calls").detail
+    assert dropped.get("native tool calls").status == PASS and dropped.recommended_tool_mode == "native"
+    with EngineServer.parallel_calls_mangled() as engine:
+        mangled = run_check(engine)
+    result = mangled.get("parallel tool calls")
+    assert "1 valid, the rest mangled (calendar_list_events: arguments invalid" in result.detail
+    assert "WORKMODE_TOOL_MODE=json" in result.fix
+    assert mangled.get("native tool calls").status == PASS
 
 
 def test_tool_ids_in_the_wrong_form_for_the_model_family_fail():
