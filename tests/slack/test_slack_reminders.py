@@ -28,7 +28,9 @@ def test_reminders_summaries_and_expiry_reach_people_in_slack(worker, workspace,
     for channel in ("D0PRIYA", "D0ALEX", "D0DANA"):
         wait_until(lambda channel=channel: said(channel, "Reminder:") and said(channel, "Waiting for you: 1 approval"),
                    what=f"the reminder and the summary in {channel}")
-    assert tick(t0 + timedelta(hours=3)) == {}
+    # Ticks again at the same moment send nothing more. (A later moment could fall on the next day
+    # in someone's zone, where the 00:00 summary is due again: the action is created at the real now.)
+    assert tick(t0 + timedelta(hours=2)) == {} and tick(t0 + timedelta(hours=2)) == {}
     reminder = said("D0ALEX", "Reminder:")
     assert len(reminder) == 1 and "waited 2h" in reminder[0] and "Q3" in json.dumps(reminder)
 
