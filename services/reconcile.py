@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from services.agent.reconnect import is_paused
@@ -71,6 +71,7 @@ def _actions(session: Session, report: Report, stale: datetime, exec_stale: date
         if is_paused(action):  # waits for the person to reconnect, not for the queue
             continue
         enqueue_execute(session, action.id)
+        _touch(session, Action, action.id, ActionStatus.approved)
         report.add("approved_reenqueued")
     session.commit()
 
@@ -91,6 +92,7 @@ def _jobs(session: Session, report: Report, stale: datetime) -> None:
                 if job.not_before and job.not_before > now:
                     continue
                 enqueue_advance(session, job.id, job.version)
+                _touch(session, Job, job.id, JobStatus.queued)
                 report.add("queued_reenqueued")
             elif job.status == JobStatus.running:
                 requeue(session, job)  # the worker holding it died; its lease ran out
@@ -100,3 +102,11 @@ def _jobs(session: Session, report: Report, stale: datetime) -> None:
             session.commit()
         except Superseded:
             session.rollback()
+
+
+def _touch(session: Session, table: type[Job] | type[Action], row_id: str, status: str) -> None:
+    """Sent again: the next tick waits a whole staleness period before sending it once more. A job
+    or action that is only waiting behind a long queue (not lost) would otherwise get one more task
+    per tick, and the backlog would grow with duplicates (seen in bench/chaos.py at 200 jobs)."""
+    session.exec(update(table).where(col(table.id) == row_id, col(table.status) == status)
+                 .values(updated_at=utcnow()).execution_options(synchronize_session=False))
