@@ -7,15 +7,20 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from services.agent.runner import advance
-from services.config import get_settings
+from services.config import get_settings, reset_settings
 from services.jobs.service import create_job
 from services.store.db import get_engine
 from services.store.models import Job, Principal
 from tests.fakes.model_server import dynamic, text
 
 
-def test_a_dropped_connection_requeues_the_job(pg_store, scripted_model, fast_model):
+def test_a_dropped_connection_requeues_the_job(pg_store, scripted_model, fast_model, redis_url, monkeypatch):
     from connectors.sandbox.seed import seed_workspace
+
+    # The test runs the steps itself: its tasks go to Redis, where no worker listens (the session's
+    # embedded worker, if one runs, would take them from the in-process queue and race it).
+    monkeypatch.setenv("WORKMODE_BROKER_URL", redis_url)
+    reset_settings()
 
     with Session(get_engine(), expire_on_commit=False) as s:
         seed_workspace(s)
