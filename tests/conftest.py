@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from celery.signals import before_task_publish
 from sqlmodel import Session, col, select
 
 # The suite never depends on the shell it runs in: WORKMODE_* variables are cleared before any
@@ -124,6 +125,24 @@ def redis_url():
     yield REDIS_URL
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def sent(redis_url, monkeypatch):
+    """(task name, args) of every task published while the test runs. They go to Redis, where no
+    worker listens (this process's embedded worker takes the in-process queues): the tests look at
+    what was sent, and nothing runs it."""
+    tasks: list[tuple[str, list]] = []
+
+    def record(sender=None, body=None, **_kw):
+        args = body[0] if isinstance(body, (list, tuple)) else (body or {}).get("args", [])
+        tasks.append((sender, list(args)))
+
+    monkeypatch.setenv("WORKMODE_BROKER_URL", redis_url)
+    reset_settings()
+    before_task_publish.connect(record, weak=False)
+    yield tasks
+    before_task_publish.disconnect(record)
 
 
 @pytest.fixture
